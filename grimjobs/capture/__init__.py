@@ -1,0 +1,1 @@
+"""Capture sources: one module per backend behind the `CaptureSource` interface in `base`."""

@@ -1,0 +1,107 @@
+"""The capture source interface.
+
+A source fills frame buffers with pixels and says when it took them; it never encodes, writes or
+paces (the capture loop in `grimjobs.pipeline.pacer` schedules it). Lifecycle as a camera:
+`open()` -> `grab()`... -> `close()`, or a `with` block.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import ClassVar, Self
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from grimjobs.frames import FrameFormat
+from grimjobs.runner import Settings
+
+
+class CaptureSettings(Settings):
+    """Keys every `conf/capture/*.yaml` has."""
+
+    width: int = Field(1280, ge=16, le=7680, description="output width in pixels (even)")
+    height: int = Field(720, ge=16, le=4320, description="output height in pixels (even)")
+    fps: float = Field(30.0, gt=0, le=240, description="frames per second to capture")
+    duration: float | None = Field(None, gt=0, description="seconds to record; null for no limit")
+    max_frames: int | None = Field(None, ge=1, description="capture slots to record; null for no limit")
+    paced: bool = Field(True, description="false: as fast as the pipeline takes frames")
+
+    @model_validator(mode="after")
+    def _even_size(self) -> Self:
+        # yuv420p subsamples chroma 2x2, so odd sizes cannot be encoded without cropping.
+        for key in ("width", "height"):
+            if getattr(self, key) % 2:
+                raise ValueError(f"{key} must be even for yuv420p video, got {getattr(self, key)}")
+        return self
+
+
+class SourceEnded(Exception):
+    """The source has no more frames (end of file, window gone with on_lost=stop)."""
+
+
+class SourceError(RuntimeError):
+    """The source failed in a way the recording cannot continue from."""
+
+
+class CaptureSource(ABC):
+    Settings: ClassVar[type[CaptureSettings]] = CaptureSettings
+
+    def __init__(self, settings: CaptureSettings) -> None:
+        self.settings = settings
+        self._format: FrameFormat | None = None
+
+    @property
+    def format(self) -> FrameFormat:
+        if self._format is None:
+            raise RuntimeError(f"{type(self).__name__} is not open; call open() first")
+        return self._format
+
+    @property
+    def is_open(self) -> bool:
+        return self._format is not None
+
+    def open(self) -> FrameFormat:
+        if self._format is not None:
+            raise RuntimeError(f"{type(self).__name__} is already open")
+        self._format = self._open()
+        return self._format
+
+    def grab(self, out: np.ndarray, slot: int) -> int:
+        """Fill `out` (shape `format.shape`, uint8) with the current frame.
+
+        `slot` is the capture schedule index the frame is taken for. Returns the recording-clock
+        time (`grimjobs.clock.now_ns`) at the moment of capture. Raises `SourceEnded` when there
+        are no more frames.
+        """
+        if self._format is None:
+            raise RuntimeError(f"{type(self).__name__} is not open; call open() first")
+        return self._grab(out, slot)
+
+    def close(self) -> None:
+        if self._format is not None:
+            self._close()
+            self._format = None
+
+    def stats(self) -> dict[str, int | float | str]:
+        """Source-specific counters for summary.json (duplicates, gaps, ...)."""
+        return {}
+
+    @abstractmethod
+    def _open(self) -> FrameFormat: ...
+
+    @abstractmethod
+    def _grab(self, out: np.ndarray, slot: int) -> int: ...
+
+    def _close(self) -> None:  # noqa: B027 - most sources have nothing to release
+        pass
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Video encoders: PyAV sinks that write capture.mp4 (one config per codec in conf/encoder/)."""

@@ -1,0 +1,1 @@
+"""Input devices: SDL game controllers, the scripted virtual pad, keyboard/mouse, forwarding."""

@@ -1,0 +1,89 @@
+"""record: capture + inputs -> a session folder (the run folder), then validate it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from grimjobs.capture.base import CaptureSource
+from grimjobs.encoder.base import VideoEncoder
+from grimjobs.game import Game
+from grimjobs.input.base import InputDevice
+from grimjobs.pipeline.recorder import Recorder, RecordingResult
+from grimjobs.runner import build, hydra_job, run_dir
+from grimjobs.session import SUMMARY
+from grimjobs.session.summary import environment, write_summary
+from grimjobs.stream.base import FramePublisher
+
+log = logging.getLogger("grimjobs.record")
+
+
+def status_enabled(setting: Any) -> bool:
+    if setting == "auto":
+        return sys.stderr.isatty()
+    return bool(setting)
+
+
+def summarize(cfg: DictConfig, result: RecordingResult) -> dict[str, Any]:
+    encoder_cfg = OmegaConf.to_container(cfg.encoder, resolve=True)
+    capture_cfg = OmegaConf.to_container(cfg.capture, resolve=True)
+    return {
+        "frames": result.frames,
+        "dropped": result.dropped,
+        "capture_slots": result.slots,
+        "duration_s": round(result.duration_s, 6),
+        "effective_fps": round(result.effective_fps, 4),
+        "nominal_fps": cfg.capture.fps,
+        "first_frame_ns": result.first_frame_ns,
+        "last_frame_ns": result.last_frame_ns,
+        "end_reason": result.end_reason,
+        "capture": {"config": capture_cfg, "stats": result.source_stats},
+        "encoder": {
+            "config": encoder_cfg,
+            "stats": result.encoder.as_dict() if result.encoder else None,
+            "encode_fps": round(result.encoder.frames / result.encoder.encode_seconds, 3)
+            if result.encoder and result.encoder.encode_seconds > 0
+            else None,
+            "bitrate_bps": round(result.encoder.bytes * 8 / result.duration_s)
+            if result.encoder and result.duration_s > 0
+            else None,
+        },
+        "input": {"events": result.input_events, "records": result.input_records, "stats": result.input_stats},
+        "stream": result.stream_stats,
+        "wall_seconds": round(result.wall_seconds, 3),
+        "cpu_seconds": round(result.cpu_seconds, 3),
+        "environment": environment(),
+    }
+
+
+@hydra_job("record")
+def main(cfg: DictConfig) -> int:
+    # Every component is built (and its parameters validated) before anything is opened.
+    source = build(cfg.capture, "capture", CaptureSource)
+    encoder = build(cfg.encoder, "encoder", VideoEncoder)
+    device = build(cfg.input, "input", InputDevice)
+    publisher = build(cfg.stream, "stream", FramePublisher)
+    build(cfg.game, "game", Game)
+    validator = build(cfg.validation, "validation") if cfg.validate else None
+
+    session_dir = run_dir()
+    recorder = Recorder(session_dir, source, encoder, device, publisher, status=status_enabled(cfg.status))
+    result = recorder.run()
+    summary = summarize(cfg, result)
+    status = 0
+    if validator is not None:
+        report = validator.check(session_dir)
+        summary["validation"] = report.as_dict()
+        status = 1 if report.verdict == "FAIL" else 0
+    write_summary(session_dir / SUMMARY, summary)
+    log.info(
+        "recorded %d frames (%d dropped) in %.1f s, %.2f fps, %d input events",
+        result.frames, result.dropped, result.duration_s, result.effective_fps, result.input_events,
+    )
+    print(f"session: {session_dir}")
+    if validator is not None:
+        print(f"validation: {report.verdict}" + (f" ({'; '.join(report.reasons)})" if report.reasons else ""))
+    return status

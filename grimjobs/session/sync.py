@@ -1,0 +1,95 @@
+"""sync.csv: one row per encoded video frame, `frame_index,monotonic_ns,pts`.
+
+`frame_index` counts frames in the video from 0; `monotonic_ns` is the recording clock at the
+moment the frame was captured; `pts` is the frame's presentation timestamp in the video stream's
+time base (grimjobs writes 1/90000). See docs/FORMATS.md.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grimjobs.clock import now_ns
+
+HEADER = "frame_index,monotonic_ns,pts"
+FLUSH_INTERVAL_NS = 250_000_000
+
+
+class SyncFormatError(ValueError):
+    pass
+
+
+class SyncWriter:
+    """Appends rows and flushes them to the OS at least every 250 ms (crash safety)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: io.TextIOWrapper | None = open(path, "w", encoding="ascii", newline="\n")  # noqa: SIM115
+        self._file.write(HEADER + "\n")
+        self._file.flush()
+        self._last_flush = now_ns()
+        self.rows = 0
+
+    def write(self, frame_index: int, monotonic_ns: int, pts: int) -> None:
+        assert self._file is not None, "SyncWriter is closed"
+        self._file.write(f"{frame_index},{monotonic_ns},{pts}\n")
+        self.rows += 1
+        if monotonic_ns - self._last_flush >= FLUSH_INTERVAL_NS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+            self._last_flush = now_ns()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncTable:
+    """sync.csv as columns. `torn` is True when the last line was cut off (a crash) and dropped."""
+
+    frame_index: np.ndarray  # int64
+    monotonic_ns: np.ndarray  # int64
+    pts: np.ndarray  # int64
+    torn: bool = False
+
+    def __len__(self) -> int:
+        return len(self.frame_index)
+
+
+def read_sync(path: Path) -> SyncTable:
+    """Parse sync.csv. A cut-off last line is dropped and reported as `torn`; anything else malformed
+    raises SyncFormatError naming the line."""
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    if not lines or lines[0].strip() != HEADER.encode():
+        raise SyncFormatError(f"{path}: first line must be {HEADER!r}")
+    torn = False
+    body = lines[1:]
+    if body and body[-1] == b"":
+        body.pop()  # the file ends with a newline
+    elif body:
+        torn = True  # no newline after the last row: it was being written when the recorder died
+        body.pop()
+    if not body:
+        empty = np.zeros(0, dtype=np.int64)
+        return SyncTable(empty, empty.copy(), empty.copy(), torn)
+    try:
+        table = np.array([row.split(b",") for row in body], dtype=np.int64)
+    except ValueError:
+        table = None
+    if table is None or table.ndim != 2 or table.shape[1] != 3:
+        for number, row in enumerate(body, start=2):
+            parts = row.split(b",")
+            if len(parts) != 3 or not all(p.strip().lstrip(b"-").isdigit() for p in parts):
+                raise SyncFormatError(f"{path}:{number}: expected three integers, got {row[:80]!r}")
+        raise SyncFormatError(f"{path}: malformed rows")
+    return SyncTable(table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy(), torn)

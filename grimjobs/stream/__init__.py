@@ -1,0 +1,1 @@
+"""GrimStream v1: the pure protocol, transports, and the producers/consumers built on them."""
