@@ -47,9 +47,12 @@ def format_validation_error(error: ValidationError, key: str, values: Mapping[st
     top = first["loc"][0] if first["loc"] else None
     if first["type"] == "missing":
         return f"{full_key} is required but not set; add {full_key}=<value> to the command line"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not loc:  # a check across several fields: the message names them
+        return f"{key}: {message}"
     value = values.get(top, first.get("input")) if isinstance(top, str) else first.get("input")
     shown = OmegaConf.to_container(value) if isinstance(value, DictConfig) else value
-    return f"{full_key}={shown!r} is not allowed: {first['msg']}"
+    return f"{full_key}={shown!r} is not allowed: {message}"
 
 
 def target_class(node: DictConfig | Mapping[str, Any], key: str) -> type[Any]:
@@ -113,7 +116,7 @@ def hydra_job(job: str) -> Callable[[Callable[[DictConfig], int | None]], Callab
             try:
                 status = fn(cfg) or 0
             except UserError as exc:
-                log.error("%s", exc)
+                _log_to_file(logging.ERROR, str(exc))
                 print(f"grimjobs {job}: error: {exc}", file=sys.stderr, flush=True)
                 status = EXIT_USER_ERROR
             except KeyboardInterrupt:
@@ -128,6 +131,14 @@ def hydra_job(job: str) -> Callable[[Callable[[DictConfig], int | None]], Callab
         return hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=job)(task)  # type: ignore[no-any-return]
 
     return wrap
+
+
+def _log_to_file(level: int, message: str) -> None:
+    """Put a message in the job log only; the console gets its own single line."""
+    record = log.makeRecord(log.name, level, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def _is_multirun() -> bool:

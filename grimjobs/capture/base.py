@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import ClassVar, Self
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from grimjobs.frames import FrameFormat
 from grimjobs.runner import Settings
@@ -28,13 +28,13 @@ class CaptureSettings(Settings):
     max_frames: int | None = Field(None, ge=1, description="capture slots to record; null for no limit")
     paced: bool = Field(True, description="false: as fast as the pipeline takes frames")
 
-    @model_validator(mode="after")
-    def _even_size(self) -> Self:
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, value: int) -> int:
         # yuv420p subsamples chroma 2x2, so odd sizes cannot be encoded without cropping.
-        for key in ("width", "height"):
-            if getattr(self, key) % 2:
-                raise ValueError(f"{key} must be even for yuv420p video, got {getattr(self, key)}")
-        return self
+        if value % 2:
+            raise ValueError("must be even (yuv420p video)")
+        return value
 
 
 class SourceEnded(Exception):
