@@ -89,6 +89,10 @@ def decode_index(image: np.ndarray) -> int | None:
         image[lo:hi, : b * BLOCKS].astype(np.float32)
     )
     columns = gray.reshape(hi - lo, BLOCKS, b)[:, :, lo:hi].mean(axis=(0, 2))
+    # A drawn band is clearly black or clearly white even after lossy coding; anything in between
+    # is not our band (noise, a different picture), however its bits would read.
+    if np.any((columns > _LOW + 50) & (columns < _HIGH - 50)):
+        return None
     bits = columns > (_LOW + _HIGH) / 2
     value = int(np.dot(bits.astype(np.int64), 1 << np.arange(BLOCKS, dtype=np.int64)))
     index = value & ((1 << INDEX_BITS) - 1)
