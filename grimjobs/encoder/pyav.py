@@ -28,6 +28,10 @@ class PyAVEncoder(VideoEncoder):
     def codec_options(self, fps: float) -> dict[str, str]:
         return {}
 
+    def container_options(self) -> dict[str, str]:
+        """MP4 muxer options; codecs with a keyframe every frame (FFV1) cut fragments by time."""
+        return dict(FRAGMENTED_MP4)
+
     @property
     def pixel_format(self) -> str:
         return str(getattr(self.settings, "pixel_format", "yuv420p"))
@@ -40,9 +44,13 @@ class PyAVEncoder(VideoEncoder):
         import av
 
         if self.codec not in av.codecs_available:
-            raise UserError(f"encoder: this PyAV build has no {self.codec!r} encoder; choose another encoder=")
+            raise UserError(
+                f"encoder: this PyAV build has no {self.codec!r} encoder; choose another encoder="
+            )
         self._path = path
-        self._container: Any = av.open(str(path), mode="w", format="mp4", container_options=FRAGMENTED_MP4)
+        self._container: Any = av.open(
+            str(path), mode="w", format="mp4", container_options=self.container_options()
+        )
         self._options = self.codec_options(fps)
         stream = self._container.add_stream(self.codec, options=self._options)
         stream.width, stream.height = fmt.width, fmt.height

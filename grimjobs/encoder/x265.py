@@ -1,0 +1,36 @@
+"""H.265/HEVC with libx265."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from grimjobs.encoder.base import EncoderSettings
+from grimjobs.encoder.pyav import PyAVEncoder
+
+X265Preset = Literal[
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
+]
+
+
+class X265Settings(EncoderSettings):
+    crf: float = Field(28, ge=0, le=51, description="constant rate factor: 0 best .. 51 worst")
+    preset: X265Preset = "veryfast"
+    gop_seconds: float = Field(2.0, gt=0, le=2.0, description="seconds between keyframes, at most 2")
+    pixel_format: Literal["yuv420p", "yuv422p", "yuv444p"] = "yuv420p"
+    tune: Literal["psnr", "ssim", "grain", "fastdecode", "zerolatency", "animation"] | None = None
+
+
+class X265Encoder(PyAVEncoder):
+    Settings = X265Settings
+    settings: X265Settings
+    codec = "libx265"
+
+    def codec_options(self, fps: float) -> dict[str, str]:
+        s = self.settings
+        # libx265 prints a banner of [info] lines per stream; keep stderr for the status line.
+        options = {"crf": f"{s.crf:g}", "preset": s.preset, "x265-params": "log-level=error"}
+        if s.tune:
+            options["tune"] = s.tune
+        return options
