@@ -155,7 +155,10 @@ class StreamClock:
     """Maps one producer's host_time_ns onto the viewer's clock and measures its drift."""
 
     def __init__(
-        self, mode: AlignMode = "first_message", baseline_ns: int = 2 * NS_PER_S, drift_window_ns: int = 5 * NS_PER_S
+        self,
+        mode: AlignMode = "first_message",
+        baseline_ns: int = 2 * NS_PER_S,
+        drift_window_ns: int = 5 * NS_PER_S,
     ) -> None:
         self.mode = mode
         self.baseline_ns = baseline_ns
@@ -230,7 +233,10 @@ def gap_threshold_ns(typical_interval_ns: int | None, gap_min_ns: int, gap_facto
 
 
 def detect_gaps(
-    times_ns: np.ndarray | Sequence[int], stream: str, gap_min_ns: int = 250 * NS_PER_MS, gap_factor: float = 4.0
+    times_ns: np.ndarray | Sequence[int],
+    stream: str,
+    gap_min_ns: int = 250 * NS_PER_MS,
+    gap_factor: float = 4.0,
 ) -> list[Gap]:
     """Gaps in a complete, sorted time series (offline sessions): intervals above the threshold.
 
@@ -511,7 +517,9 @@ class Aligner(Generic[T]):
             if health.stall_ns:
                 warnings.append(f"{health.name}: no data for {health.stall_ns / NS_PER_S:.1f} s")
             if health.heartbeat_age_ns is not None and health.heartbeat_age_ns > th.heartbeat_late_ns:
-                warnings.append(f"{health.name}: last heartbeat {health.heartbeat_age_ns / NS_PER_S:.1f} s ago")
+                warnings.append(
+                    f"{health.name}: last heartbeat {health.heartbeat_age_ns / NS_PER_S:.1f} s ago"
+                )
             if health.dropped:
                 warnings.append(f"{health.name}: {health.dropped} dropped")
             if (
@@ -525,4 +533,3 @@ class Aligner(Generic[T]):
         if drift is not None and abs(drift) > th.drift_warn_ns:
             warnings.append(f"OUT OF SYNC: clock drift {ms(drift)}")
         return info
-

@@ -7,6 +7,7 @@ desktop. Every primitive clips to the image, so callers can draw partly off-canv
 from __future__ import annotations
 
 import base64
+import itertools
 import zlib
 from functools import cache
 
@@ -96,7 +97,9 @@ def fill_circle(image: np.ndarray, cx: float, cy: float, radius: float, color: C
     image[y0:y1, x0:x1][inside] = color
 
 
-def circle_outline(image: np.ndarray, cx: float, cy: float, radius: float, color: Color, thickness: float = 1.5) -> None:
+def circle_outline(
+    image: np.ndarray, cx: float, cy: float, radius: float, color: Color, thickness: float = 1.5
+) -> None:
     ih, iw = image.shape[:2]
     r_out = radius + thickness / 2
     x0, x1 = max(int(cx - r_out), 0), min(int(cx + r_out) + 2, iw)
@@ -131,7 +134,7 @@ def draw_points(image: np.ndarray, xs: np.ndarray, ys: np.ndarray, color: Color,
 
 def polyline(image: np.ndarray, points: np.ndarray, color: Color, thickness: int = 1) -> None:
     """Connect consecutive (x, y) rows of `points` (N x 2 floats)."""
-    for (ax, ay), (bx, by) in zip(points[:-1], points[1:], strict=True):
+    for (ax, ay), (bx, by) in itertools.pairwise(points):
         draw_line(image, float(ax), float(ay), float(bx), float(by), color, thickness)
 
 

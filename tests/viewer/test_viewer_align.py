@@ -142,8 +142,15 @@ def test_detect_gaps_offline_with_varying_rate() -> None:
     assert detect_gaps(np.array([5]), "video") == []
 
 
-def feed_retail(aligner: Aligner[int], frames: list[int], start_local: int, fps: float, jitter_ms: float,
-                rng: random.Random, skew: int = RETAIL_SKEW) -> int:
+def feed_retail(
+    aligner: Aligner[int],
+    frames: list[int],
+    start_local: int,
+    fps: float,
+    jitter_ms: float,
+    rng: random.Random,
+    skew: int = RETAIL_SKEW,
+) -> int:
     """Frames with the given ids at `fps` (producer time), arriving with 1 ms + jitter latency."""
     local = start_local
     period = int(NS_PER_S / fps)
@@ -168,7 +175,7 @@ def test_two_skewed_streams_align_on_the_viewer_clock() -> None:
     # plus the latency difference of the two baselines)
     for t_local, frame_id in zip(aligner.retail.ring.times, aligner.retail.ring.items, strict=True):
         true_ms = (frame_id + 1) * 1000 / 30
-        state_time, state, delta = aligner.nearest_state(t_local) or (0, -1, 0)
+        _state_time, state, delta = aligner.nearest_state(t_local) or (0, -1, 0)
         assert abs(state - true_ms) <= 6, (frame_id, state, true_ms)
         assert abs(delta) <= 6 * MS
     offset, drift = aligner.inter_stream()
@@ -232,7 +239,7 @@ def test_out_of_sync_warnings() -> None:
     # the engine clock then drifts by 40 ms
     for i in range(1, 60):
         aligner.engine.add(i * 100 * MS, i * 100 * MS + 40 * MS, i)
-    offset, drift = aligner.inter_stream()
+    _offset, drift = aligner.inter_stream()
     assert drift == -40 * MS
     hud = aligner.hud(now_ns=6 * NS_PER_S, displayed_ns=None)
     assert any("clock drift -40.0 ms" in w for w in hud.warnings), hud.warnings
@@ -260,7 +267,9 @@ def test_heartbeat_age_and_rate_warning() -> None:
     st.floats(0, 20),
     st.integers(0, 2**31),
 )
-def test_any_skew_any_jitter_pairs_within_the_jitter(skew_a: int, skew_b: int, jitter_ms: float, seed: int) -> None:
+def test_any_skew_any_jitter_pairs_within_the_jitter(
+    skew_a: int, skew_b: int, jitter_ms: float, seed: int
+) -> None:
     """Whatever the producers' clocks read, the viewer pairs each frame with the state of the same
     true moment, to within the transit jitter plus half the state period."""
     rng = random.Random(seed)
@@ -284,11 +293,27 @@ def test_any_skew_any_jitter_pairs_within_the_jitter(skew_a: int, skew_b: int, j
 
 def test_state_updates_fold_as_deltas() -> None:
     state = EngineState()
-    state = apply_update(state, {"seq": 1, "host_time_ns": 5, "position": [1.0, 2.0, 0.0], "yaw": 90.0,
-                                 "active_setup": "mo_ddtws", "coverage": [{"key": "hook.walk", "value": 3}],
-                                 "events": ["actor.walk"]})
-    state = apply_update(state, {"seq": 2, "host_time_ns": 9, "active_hotspot": "computer",
-                                 "coverage": [{"key": "hook.talk", "value": 1}]})
+    state = apply_update(
+        state,
+        {
+            "seq": 1,
+            "host_time_ns": 5,
+            "position": [1.0, 2.0, 0.0],
+            "yaw": 90.0,
+            "active_setup": "mo_ddtws",
+            "coverage": [{"key": "hook.walk", "value": 3}],
+            "events": ["actor.walk"],
+        },
+    )
+    state = apply_update(
+        state,
+        {
+            "seq": 2,
+            "host_time_ns": 9,
+            "active_hotspot": "computer",
+            "coverage": [{"key": "hook.talk", "value": 1}],
+        },
+    )
     assert state.position == (1.0, 2.0, 0.0) and state.yaw == 90.0
     assert state.active_setup == "mo_ddtws" and state.active_hotspot == "computer"
     assert dict(state.coverage) == {"hook.walk": 3, "hook.talk": 1}
