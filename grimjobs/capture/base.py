@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -39,6 +39,12 @@ class CaptureSettings(Settings):
 
 class SourceEnded(Exception):
     """The source has no more frames (end of file, window gone with on_lost=stop)."""
+
+
+class SourceGap(Exception):
+    """No frame for this slot (the captured window is minimized or gone and `on_lost` says
+    continue): the capture loop counts the slot as a gap and asks again at the next slot, so the
+    gap shows in sync.csv as missing time, never as a made-up frame."""
 
 
 class SourceError(RuntimeError):
@@ -73,7 +79,7 @@ class CaptureSource(ABC):
 
         `slot` is the capture schedule index the frame is taken for. Returns the recording-clock
         time (`grimjobs.clock.now_ns`) at the moment of capture. Raises `SourceEnded` when there
-        are no more frames.
+        are no more frames, `SourceGap` when there is no frame for this slot but may be later.
         """
         if self._format is None:
             raise RuntimeError(f"{type(self).__name__} is not open; call open() first")
@@ -84,8 +90,8 @@ class CaptureSource(ABC):
             self._close()
             self._format = None
 
-    def stats(self) -> dict[str, int | float | str]:
-        """Source-specific counters for summary.json (duplicates, gaps, ...)."""
+    def stats(self) -> dict[str, Any]:
+        """Source-specific counters for summary.json (duplicates, gaps, ...); JSON-ready values."""
         return {}
 
     @abstractmethod

@@ -1,8 +1,16 @@
 """The capture loop: takes frames from a source on a monotonic-deadline schedule.
 
-Slot k is due at t0 + k / fps. When the loop wakes late by whole periods, the missed slots are
-counted as dropped (never silently skipped); when no buffer is free because the encoder is
-behind, the slot is dropped and counted. Unpaced, it takes frames as fast as buffers free up.
+Slot k is due at t0 + k / fps, computed from k each time so rounding never accumulates. Every slot
+ends in exactly one of four ways, and the counts always add up to `slots`:
+
+- captured: the source filled a buffer; the frame goes to the encoder with its capture time;
+- dropped (late): the loop woke up whole periods after a deadline (the machine or the source was
+  too slow), so those slots were never taken;
+- dropped (queue full): no free buffer because the encoder is behind; the slot is skipped now
+  rather than delaying every later frame;
+- gap: the source had nothing to show (`SourceGap`: the captured window is minimized or gone).
+
+Unpaced, it takes frames as fast as buffers free up and never drops.
 """
 
 from __future__ import annotations
@@ -11,11 +19,15 @@ import logging
 import queue
 import threading
 
-from grimjobs.capture.base import CaptureSource, SourceEnded
+from grimjobs.capture.base import CaptureSource, SourceEnded, SourceGap
 from grimjobs.clock import NS_PER_S, now_ns, sleep_until
 from grimjobs.pipeline.pool import FramePool, FrameRef
 
 log = logging.getLogger(__name__)
+
+# Sleeping longer than this waits on the stop event instead, so a stop at 1 fps is not a second late.
+_WAIT_ON_STOP_NS = 100_000_000
+_SPIN_MARGIN_NS = 20_000_000
 
 
 class CaptureLoop:
@@ -31,11 +43,23 @@ class CaptureLoop:
         self.frames = frames
         self.stop = stop
         self.captured = 0
-        self.dropped = 0
+        self.dropped = 0  # dropped_late + dropped_queue_full
+        self.dropped_late = 0
+        self.dropped_queue_full = 0
+        self.gaps = 0
         self.slots = 0
         self.start_ns = 0
+        self.grab_ns_total = 0  # time spent inside source.grab (for overhead figures)
+        self.grab_ns_max = 0
+        self.wake_late_ns_max = 0  # worst lateness of a slot that was still taken
         self.end_reason = "running"
         self.error: BaseException | None = None
+
+    def _wait_until(self, deadline: int) -> None:
+        remaining = deadline - now_ns()
+        if remaining > _WAIT_ON_STOP_NS:
+            self.stop.wait((remaining - _SPIN_MARGIN_NS) / NS_PER_S)
+        sleep_until(deadline)
 
     def run(self, start_ns: int) -> None:
         s = self.source.settings
@@ -51,10 +75,16 @@ class CaptureLoop:
             while not self.stop.is_set():
                 deadline = due(slot)
                 if s.paced:
-                    sleep_until(deadline)
+                    self._wait_until(deadline)
+                    if self.stop.is_set():
+                        self.end_reason = "stopped"
+                        break
                     late_slots = (now_ns() - deadline) // period_ns
                     if late_slots > 0:  # woke up whole periods late: those frames were never taken
+                        if s.max_frames is not None:
+                            late_slots = min(late_slots, max(0, s.max_frames - slot))
                         self.dropped += late_slots
+                        self.dropped_late += late_slots
                         slot += late_slots
                         deadline = due(slot)
                 if s.max_frames is not None and slot >= s.max_frames:
@@ -67,14 +97,29 @@ class CaptureLoop:
                 if ref is None:
                     if s.paced:
                         self.dropped += 1
+                        self.dropped_queue_full += 1
                         slot += 1
                     continue
+                if s.paced:
+                    self.wake_late_ns_max = max(self.wake_late_ns_max, now_ns() - deadline)
+                grab_start = now_ns()
                 try:
                     ref.t_ns = self.source.grab(ref.pixels, slot)
-                except SourceEnded:
+                except SourceGap:
                     ref.release()
-                    self.end_reason = "source ended"
+                    self.gaps += 1
+                    slot += 1
+                    continue
+                except SourceEnded as ended:
+                    ref.release()
+                    self.end_reason = f"source ended: {ended}" if str(ended) else "source ended"
                     break
+                except BaseException:
+                    ref.release()
+                    raise
+                grab_ns = now_ns() - grab_start
+                self.grab_ns_total += grab_ns
+                self.grab_ns_max = max(self.grab_ns_max, grab_ns)
                 ref.slot = slot
                 self.frames.put(ref)
                 self.captured += 1
@@ -88,3 +133,15 @@ class CaptureLoop:
         finally:
             self.slots = slot
             self.frames.put(None)
+
+    def stats(self) -> dict[str, int | float]:
+        return {
+            "slots": self.slots,
+            "captured": self.captured,
+            "dropped_late": self.dropped_late,
+            "dropped_queue_full": self.dropped_queue_full,
+            "gaps": self.gaps,
+            "grab_ms_mean": round(self.grab_ns_total / self.captured / 1e6, 3) if self.captured else 0.0,
+            "grab_ms_max": round(self.grab_ns_max / 1e6, 3),
+            "wake_late_ms_max": round(self.wake_late_ns_max / 1e6, 3),
+        }
