@@ -13,6 +13,7 @@ from grimjobs.encoder.base import VideoEncoder
 from grimjobs.game import Game
 from grimjobs.input.base import InputDevice
 from grimjobs.pipeline.recorder import Recorder, RecordingResult
+from grimjobs.quality.measure import plan_quality, quality_summary
 from grimjobs.runner import build, hydra_job, run_dir
 from grimjobs.session import SUMMARY
 from grimjobs.session.summary import environment, write_summary
@@ -68,11 +69,15 @@ def main(cfg: DictConfig) -> int:
     publisher = build(cfg.stream, "stream", FramePublisher)
     build(cfg.game, "game", Game)
     validator = build(cfg.validation, "validation") if cfg.validate else None
+    capture_node = OmegaConf.to_container(cfg.capture, resolve=True)
+    assert isinstance(capture_node, dict)
+    quality = plan_quality(cfg.get("quality", "auto"), {str(k): v for k, v in capture_node.items()}, cfg.get("quality_every", 1))
 
     session_dir = run_dir()
     recorder = Recorder(session_dir, source, encoder, device, publisher, status=status_enabled(cfg.status))
     result = recorder.run()
     summary = summarize(cfg, result)
+    summary["quality"] = quality_summary(session_dir, quality, result, status=status_enabled(cfg.status))
     status = 0
     if validator is not None:
         report = validator.check(session_dir)
