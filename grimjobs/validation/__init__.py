@@ -1,0 +1,1 @@
+"""Checking recorded sessions: metrics (pure numpy), verdicts, repair, and report rendering."""
