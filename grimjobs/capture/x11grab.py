@@ -10,6 +10,7 @@ schedule and grabs the moment it is asked.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,8 @@ from grimjobs.frames import FrameFormat
 
 # The device sleeps until its own next frame time; at this rate that time is always past.
 DEVICE_FRAMERATE = "1000"
+MAX_STALE_PACKETS = 8
+STALE_MARGIN_US = 500
 
 
 class X11GrabDevice:
@@ -54,6 +57,10 @@ class X11GrabDevice:
             "video_size": f"{self.width}x{self.height}",
             "framerate": DEVICE_FRAMERATE,
             "draw_mouse": "1" if self.draw_mouse else "0",
+            # Probing reads frames ahead and queues them; with these, it queues at most one.
+            "probesize": "32",
+            "analyzeduration": "0",
+            "fpsprobesize": "0",
         }
         if self.window_id is not None:
             options["window_id"] = str(self.window_id)
@@ -70,10 +77,17 @@ class X11GrabDevice:
         import av
 
         assert self._packets is not None, "X11GrabDevice is not open"
-        try:
-            packet = next(self._packets)
-        except (av.FFmpegError, StopIteration) as exc:
-            raise SourceError(f"x11grab read failed: {exc}") from exc
+        requested_us = time.time() * 1e6
+        for _attempt in range(MAX_STALE_PACKETS + 1):
+            try:
+                packet = next(self._packets)
+            except (av.FFmpegError, StopIteration) as exc:
+                raise SourceError(f"x11grab read failed: {exc}") from exc
+            # The device stamps packets with the wall clock when it grabbed them. A packet older
+            # than our request was queued while the device was probed at open: a stale picture.
+            pts = packet.pts
+            if pts is None or abs(pts - requested_us) > 60e6 or pts >= requested_us - STALE_MARGIN_US:
+                break
         expected = self.width * self.height * 4
         if packet.size != expected:
             raise SourceError(f"x11grab returned {packet.size} bytes, expected {expected}")
