@@ -98,7 +98,7 @@ def encode_record(snapshot: InputSnapshot) -> bytes:
     )
     if snapshot.mouse is not None:
         message.mouse_x, message.mouse_y = snapshot.mouse
-    payload = message.SerializeToString()
+    payload: bytes = message.SerializeToString()
     return _LENGTH.pack(len(payload)) + payload
 
 
@@ -242,7 +242,7 @@ def _record_starts(buf: np.ndarray, size: int) -> tuple[np.ndarray, int]:
                 continue
             parts.append(cand[i:j])  # the run's last record is cut off: check it the slow way
             pos = int(cand[j])
-        (length,) = _LENGTH.unpack_from(memoryview(buf), pos)
+        (length,) = _LENGTH.unpack(buf[pos : pos + 4].tobytes())
         if length > MAX_RECORD_BYTES or pos + 4 + length > size:
             break
         parts.append(np.array([pos], np.int64))
