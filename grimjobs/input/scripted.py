@@ -71,9 +71,11 @@ class ScriptStep(Settings):
 
 
 class ScriptedSettings(PadInputSettings):
-    name: str = Field("grimjobs scripted pad", min_length=1, description="the virtual pad's SDL name")
-    loop: bool = Field(False, description="repeat the timeline every `length` seconds")
-    length: float | None = Field(None, gt=0, description="timeline length in seconds (default: last step)")
+    name: str = Field(default="grimjobs scripted pad", min_length=1, description="the virtual pad's SDL name")
+    loop: bool = Field(default=False, description="repeat the timeline every `length` seconds")
+    length: float | None = Field(
+        default=None, gt=0, description="timeline length in seconds (default: last step)"
+    )
     timeline: list[ScriptStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -182,6 +184,10 @@ class ScriptedInput(SdlInput):
 
     def _drive(self, now: int) -> int:
         if self.hub is None or not self.virtual.attached:
+            return 0
+        if not self.hub.connected:
+            # Play nothing before SDL has announced the pad and we opened it: a step applied
+            # earlier would arrive folded into the connect snapshot instead of as its own event.
             return 0
         if not self._start_ns:
             self._start_ns = now

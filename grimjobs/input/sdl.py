@@ -41,18 +41,18 @@ class PadInputSettings(InputSettings):
     """Keys shared by every SDL-pad device (`input=sdl`, `input=scripted`)."""
 
     sample_hz: float = Field(
-        0.0, ge=0, le=1000, description="also write a snapshot this often (0: only on changes)"
+        default=0.0, ge=0, le=1000, description="also write a snapshot this often (0: only on changes)"
     )
-    keyboard: bool = Field(False, description="record keys globally (pynput) as SDL scancodes")
-    mouse: bool = Field(False, description="record mouse buttons and pointer position globally")
+    keyboard: bool = Field(default=False, description="record keys globally (pynput) as SDL scancodes")
+    mouse: bool = Field(default=False, description="record mouse buttons and pointer position globally")
     forward: Literal["none", "vgamepad"] = Field(
-        "none", description="mirror the pad into a virtual Xbox 360 controller"
+        default="none", description="mirror the pad into a virtual Xbox 360 controller"
     )
 
 
 class SdlInputSettings(PadInputSettings):
     pad: str | int = Field(
-        "first", description="first | device index | GUID (32 hex digits) | name substring"
+        default="first", description="first | device index | GUID (32 hex digits) | name substring"
     )
 
 
