@@ -31,6 +31,8 @@ from typing import Generic, Literal, TypeVar
 import numpy as np
 
 T = TypeVar("T")
+F = TypeVar("F")
+S = TypeVar("S")
 AlignMode = Literal["first_message", "shared"]
 
 NS_PER_S = 1_000_000_000
@@ -464,10 +466,10 @@ def ms(ns: int | float) -> str:
     return f"{ns / NS_PER_MS:+.1f} ms"
 
 
-class Aligner(Generic[T]):
+class Aligner(Generic[F, S]):
     """Two tracks (retail frames, engine states) plus the HUD computation over both.
 
-    `T` is whatever the caller stores per frame/state (the viewer stores decoded messages).
+    `F` and `S` are whatever the caller stores per frame and per state.
     """
 
     def __init__(
@@ -479,11 +481,11 @@ class Aligner(Generic[T]):
         gap_factor: float = 4.0,
         thresholds: Thresholds | None = None,
     ) -> None:
-        self.retail: StreamTrack[T] = StreamTrack("retail", frame_capacity, mode, gap_min_ns, gap_factor)
-        self.engine: StreamTrack[T] = StreamTrack("engine", state_capacity, mode, gap_min_ns, gap_factor)
+        self.retail: StreamTrack[F] = StreamTrack("retail", frame_capacity, mode, gap_min_ns, gap_factor)
+        self.engine: StreamTrack[S] = StreamTrack("engine", state_capacity, mode, gap_min_ns, gap_factor)
         self.thresholds = thresholds or Thresholds()
 
-    def nearest_state(self, displayed_ns: int) -> tuple[int, T, int] | None:
+    def nearest_state(self, displayed_ns: int) -> tuple[int, S, int] | None:
         """(state time, state, state time - displayed time) of the state nearest the frame."""
         found = self.engine.ring.nearest(displayed_ns)
         if found is None:

@@ -30,7 +30,7 @@ def rasterize(ttf_path: str, points: int) -> tuple[np.ndarray, int, int]:
     font = ttf.TTF_OpenFont(ttf_path.encode(), points)
     if not font:
         raise RuntimeError(f"cannot open {ttf_path}: {ttf.TTF_GetError()!r}")
-    height = ttf.TTF_FontHeight(font)
+    height = ttf.TTF_FontHeight(font) + 1  # '_' is drawn one row below the font's height
     ascent = ttf.TTF_FontAscent(font)
     width = ctypes.c_int()
     ttf.TTF_SizeUTF8(font, b"M", ctypes.byref(width), None)
@@ -38,7 +38,8 @@ def rasterize(ttf_path: str, points: int) -> tuple[np.ndarray, int, int]:
     glyphs = np.zeros((LAST - FIRST + 1, height, cell_w), dtype=np.uint8)
     white = sdl2.SDL_Color(255, 255, 255, 255)
     for code in range(FIRST + 1, LAST + 1):
-        surface = ttf.TTF_RenderGlyph_Blended(font, code, white)
+        # whole-line rendering places the glyph on the baseline (RenderGlyph crops '_' away)
+        surface = ttf.TTF_RenderUTF8_Blended(font, chr(code).encode(), white)
         if not surface:
             continue
         converted = sdl2.SDL_ConvertSurfaceFormat(surface, sdl2.SDL_PIXELFORMAT_ARGB8888, 0)

@@ -143,7 +143,7 @@ def test_detect_gaps_offline_with_varying_rate() -> None:
 
 
 def feed_retail(
-    aligner: Aligner[int],
+    aligner: Aligner[int, int],
     frames: list[int],
     start_local: int,
     fps: float,
@@ -163,7 +163,7 @@ def feed_retail(
 
 def test_two_skewed_streams_align_on_the_viewer_clock() -> None:
     rng = random.Random(1)
-    aligner: Aligner[int] = Aligner()
+    aligner: Aligner[int, int] = Aligner()
     aligner.retail.connect(0)
     aligner.engine.connect(0)
     # Engine states every 10 ms, whose value is the "true" time in ms; retail frames at 30 fps.
@@ -191,7 +191,7 @@ def test_two_skewed_streams_align_on_the_viewer_clock() -> None:
 
 def test_dropped_frames_and_id_resets() -> None:
     rng = random.Random(2)
-    aligner: Aligner[int] = Aligner()
+    aligner: Aligner[int, int] = Aligner()
     aligner.retail.connect(0)
     ids = [0, 1, 2, 5, 6, 10, 11]  # 2 + 3 dropped
     feed_retail(aligner, ids, 0, 30, 0, rng)
@@ -210,7 +210,7 @@ def test_dropped_frames_and_id_resets() -> None:
 
 def test_pause_menu_gap_is_recorded_and_ongoing_stall_warned() -> None:
     rng = random.Random(3)
-    aligner: Aligner[int] = Aligner()
+    aligner: Aligner[int, int] = Aligner()
     aligner.retail.connect(0)
     end = feed_retail(aligner, list(range(30)), 0, 30, 0, rng)
     # the game shows its pause menu for 3 s: no frames
@@ -227,7 +227,7 @@ def test_pause_menu_gap_is_recorded_and_ongoing_stall_warned() -> None:
 
 
 def test_out_of_sync_warnings() -> None:
-    aligner: Aligner[int] = Aligner()
+    aligner: Aligner[int, int] = Aligner()
     aligner.retail.connect(0)
     aligner.engine.connect(0)
     for i in range(10):
@@ -246,7 +246,7 @@ def test_out_of_sync_warnings() -> None:
 
 
 def test_heartbeat_age_and_rate_warning() -> None:
-    aligner: Aligner[int] = Aligner()
+    aligner: Aligner[int, int] = Aligner()
     aligner.engine.connect(0)
     aligner.engine.heartbeat(5, 10)
     hud = aligner.hud(now_ns=10 + 4 * NS_PER_S, displayed_ns=None)
@@ -273,7 +273,7 @@ def test_any_skew_any_jitter_pairs_within_the_jitter(
     """Whatever the producers' clocks read, the viewer pairs each frame with the state of the same
     true moment, to within the transit jitter plus half the state period."""
     rng = random.Random(seed)
-    aligner: Aligner[int] = Aligner(frame_capacity=1000)
+    aligner: Aligner[int, int] = Aligner(frame_capacity=1000)
     aligner.retail.connect(0)
     aligner.engine.connect(0)
     for i in range(0, 200):
