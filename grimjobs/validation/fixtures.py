@@ -154,8 +154,14 @@ def synthetic_inputs(spec: SessionSpec, start_ns: int, end_ns: int) -> list[Inpu
         if connected and disconnect_ns is not None and t >= disconnect_ns:
             connected, at, disconnect_ns = False, disconnect_ns, None
             held = tuple(sorted(buttons)) if spec.stale_disconnect else ()
-            out.append(InputSnapshot(at, (0.0,) * 6 if not spec.stale_disconnect else tuple(axes),
-                                     held, reason=REASON_DISCONNECT))
+            out.append(
+                InputSnapshot(
+                    at,
+                    (0.0,) * 6 if not spec.stale_disconnect else tuple(axes),
+                    held,
+                    reason=REASON_DISCONNECT,
+                )
+            )
             if not spec.stale_disconnect:
                 buttons.clear()
                 axes = [0.0] * 6

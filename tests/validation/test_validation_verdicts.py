@@ -83,7 +83,9 @@ def test_clean_disconnect_passes_stale_disconnect_fails(tmp_path: Path) -> None:
     assert clean.verdict == "PASS", reasons(clean)
     assert clean.metrics["input_disconnects"] == 1 and clean.metrics["input_stale_records"] == 0
     stale = check(
-        write_session(tmp_path / "b", SessionSpec(disconnect_at=0.4, stale_disconnect=True, seed=3, events_per_s=20))
+        write_session(
+            tmp_path / "b", SessionSpec(disconnect_at=0.4, stale_disconnect=True, seed=3, events_per_s=20)
+        )
     )
     assert stale.verdict == "FAIL" and "stale state" in reasons(stale)
 
