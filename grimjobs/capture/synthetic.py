@@ -28,6 +28,7 @@ class SyntheticSource(CaptureSource):
 
     Settings = SyntheticSettings
     settings: SyntheticSettings
+    random_access = True  # grab(out, slot) renders slot's frame: the stream job can seek/step it
 
     def _open(self) -> FrameFormat:
         s = self.settings
