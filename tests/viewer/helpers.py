@@ -1,0 +1,115 @@
+"""Test helpers: a generated session (real PyAV mp4 + the session writers), reading text back out
+of a rendered image, and decoding the pattern index shown in the left pane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grimjobs.capture.pattern import PatternRenderer, decode_index
+from grimjobs.session import ACTIONS, CAPTURE, SYNC
+from grimjobs.session.actions import REASON_CONNECT, ActionsWriter, InputSnapshot
+from grimjobs.session.sync import SyncWriter
+from grimjobs.viewer import draw
+from grimjobs.viewer.draw import CELL_H, CELL_W, _glyphs
+from grimjobs.viewer.render import Renderer
+
+WIDTH, HEIGHT, FRAMES = 320, 180, 30
+PERIOD_NS = 33_333_333
+GAP_AFTER = 14  # frames 0..14, a 1 s hole (a pause menu), then 15..29
+GAP_NS = 1_000_000_000
+T0 = 5_000_000_000
+PRESS_FRAME, RELEASE_FRAME = 5, 20
+LEFT_X = 0.75
+
+
+@dataclass(frozen=True)
+class GeneratedSession:
+    path: Path
+    times: list[int]
+
+
+def frame_time(index: int) -> int:
+    return T0 + index * PERIOD_NS + (GAP_NS if index > GAP_AFTER else 0)
+
+
+def write_session(folder: Path) -> GeneratedSession:
+    """30 pattern frames at 30 fps with a 1 s gap; A held + left stick right from frame 5 to 19."""
+    import av
+
+    folder.mkdir(parents=True, exist_ok=True)
+    renderer = PatternRenderer(WIDTH, HEIGHT)
+    pixels = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+    container = av.open(str(folder / CAPTURE), mode="w", format="mp4")
+    stream = container.add_stream("libx264", rate=30, options={"preset": "ultrafast", "crf": "18", "bf": "0"})
+    stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+    from fractions import Fraction
+
+    stream.time_base = Fraction(1, 90000)
+    sync = SyncWriter(folder / SYNC)
+    times = []
+    for index in range(FRAMES):
+        renderer.render(index, pixels)
+        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        t = frame_time(index)
+        frame.pts = (t - T0) * 90000 // 1_000_000_000
+        frame.time_base = Fraction(1, 90000)
+        container.mux(stream.encode(frame))
+        sync.write(index, t, int(frame.pts))
+        times.append(t)
+    container.mux(stream.encode(None))
+    container.close()
+    sync.close()
+    actions = ActionsWriter(folder / ACTIONS)
+    actions.write(InputSnapshot(T0 - 1000, axes=[0.0] * 6, reason=REASON_CONNECT))
+    actions.write(
+        InputSnapshot(
+            frame_time(PRESS_FRAME) - 5_000_000,
+            axes=[LEFT_X, 0, 0, 0, 0, 0],
+            pressed_buttons=[0],
+            pressed_keys=[44],
+        )
+    )
+    actions.write(InputSnapshot(frame_time(RELEASE_FRAME) - 5_000_000, axes=[0.0] * 6))
+    actions.close()
+    return GeneratedSession(folder, times)
+
+
+def left_pane_index(
+    image: np.ndarray, renderer: Renderer, width: int = WIDTH, height: int = HEIGHT
+) -> int | None:
+    """The pattern index of the frame shown in the left pane (scaled back to its source size)."""
+    x, y, w, h = renderer.frame_rect(width, height)
+    crop = image[y : y + h, x : x + w]
+    rows = (np.arange(height) * h // height).astype(np.int64)
+    cols = (np.arange(width) * w // width).astype(np.int64)
+    return decode_index(crop[rows[:, None], cols[None, :]])
+
+
+def read_text(
+    image: np.ndarray, x: int, y: int, chars: int, color: draw.Color, background: draw.Color
+) -> str:
+    """OCR for our own monospace font: the best-matching glyph for each cell of a text line."""
+    glyphs = _glyphs()  # [n, CELL_H, CELL_W] coverage
+    bg = np.asarray(background, dtype=np.float32)
+    fg = np.asarray(color, dtype=np.float32)
+    templates = bg + glyphs[..., None] * (fg - bg)  # [n, h, w, 3]
+    out = []
+    for i in range(chars):
+        cell = image[y : y + CELL_H, x + i * CELL_W : x + (i + 1) * CELL_W].astype(np.float32)
+        if cell.shape[:2] != (CELL_H, CELL_W):
+            break
+        errors = np.abs(templates - cell[None]).sum(axis=(1, 2, 3))
+        out.append(chr(32 + int(np.argmin(errors))))
+    return "".join(out).rstrip()
+
+
+def hud_line(image: np.ndarray, renderer: Renderer, row: int, color: draw.Color) -> str:
+    from grimjobs.viewer.render import BACKGROUND, PAD
+
+    top = renderer.pane_y + renderer.pane_h + PAD // 2
+    return read_text(
+        image, PAD, top + row * draw.LINE_H, (renderer.width - 2 * PAD) // CELL_W, color, BACKGROUND
+    )
