@@ -118,7 +118,7 @@ class GameActions(_Model):
 
 
 def read_yaml(path: Path, what: str) -> Any:
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     try:
         text = path.read_text(encoding="utf-8")

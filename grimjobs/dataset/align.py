@@ -30,26 +30,30 @@ NO_INPUT = -1
 
 def rows_at(frame_ns: np.ndarray, snapshot_ns: np.ndarray) -> np.ndarray:
     """For each frame, the index of the last snapshot at or before it, or -1 (int64)."""
-    return np.searchsorted(snapshot_ns, frame_ns, side="right").astype(np.int64) - 1
+    rows: np.ndarray = np.searchsorted(snapshot_ns, frame_ns, side="right").astype(np.int64) - 1
+    return rows
 
 
 def rows_before(frame_ns: np.ndarray, snapshot_ns: np.ndarray) -> np.ndarray:
     """For each time, the index of the last snapshot strictly before it, or -1."""
-    return np.searchsorted(snapshot_ns, frame_ns, side="left").astype(np.int64) - 1
+    rows: np.ndarray = np.searchsorted(snapshot_ns, frame_ns, side="left").astype(np.int64) - 1
+    return rows
 
 
 def take(values: np.ndarray, rows: np.ndarray, neutral: float | bool = 0) -> np.ndarray:
     """values[rows] with row -1 (no input yet) filled with the neutral value."""
     if len(values) == 0:
         return np.full((len(rows), *values.shape[1:]), neutral, dtype=values.dtype)
-    picked = values[np.maximum(rows, 0)]
+    picked: np.ndarray = values[np.maximum(rows, 0)]
     missing = rows < 0
     if missing.any():
         picked[missing] = neutral
     return picked
 
 
-def window_rows(frame_ns: np.ndarray, snapshot_ns: np.ndarray, horizon_ns: int) -> tuple[np.ndarray, np.ndarray]:
+def window_rows(
+    frame_ns: np.ndarray, snapshot_ns: np.ndarray, horizon_ns: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(first, last) snapshot rows in effect during [t, t + horizon); last < first: only neutral."""
     if horizon_ns <= 0:
         raise ValueError("horizon must be positive")
@@ -94,9 +98,9 @@ def window_mean(
         rows = rows_at(at_ns, snapshot_ns)
         safe = np.maximum(rows, 0)
         since = (at_ns - origin).astype(np.float64) - starts[safe]
-        result = integral[safe] + signal[safe] * since.reshape(-1, *([1] * (signal.ndim - 1)))
+        result: np.ndarray = integral[safe] + signal[safe] * since.reshape(-1, *([1] * (signal.ndim - 1)))
         result[rows < 0] = 0.0
         return result
 
-    mean = (integral_to(frame_ns + horizon_ns) - integral_to(frame_ns)) / float(horizon_ns)
+    mean: np.ndarray = (integral_to(frame_ns + horizon_ns) - integral_to(frame_ns)) / float(horizon_ns)
     return mean.astype(np.float32)

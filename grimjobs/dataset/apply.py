@@ -123,8 +123,14 @@ class CompiledMapping:
             if action.type in ("digital", "trigger"):
                 held = np.zeros(count, dtype=bool)
                 for binding in bindings:
-                    held |= self._held(binding, action_threshold=trigger_threshold(binding, action, self.profile)
-                                       if binding.trigger is not None else 0.0, axes=axes, buttons=buttons)
+                    held |= self._held(
+                        binding,
+                        action_threshold=trigger_threshold(binding, action, self.profile)
+                        if binding.trigger is not None
+                        else 0.0,
+                        axes=axes,
+                        buttons=buttons,
+                    )
                 out[:, column] = held
             elif action.type == "analog":
                 best = np.zeros(count, dtype=np.float32)
@@ -145,7 +151,9 @@ class CompiledMapping:
             column += len(action.columns)
         return out
 
-    def _held(self, binding: Binding, action_threshold: float, axes: np.ndarray, buttons: np.ndarray) -> np.ndarray:
+    def _held(
+        self, binding: Binding, action_threshold: float, axes: np.ndarray, buttons: np.ndarray
+    ) -> np.ndarray:
         if binding.button is not None:
             return np.asarray(buttons[:, BUTTONS[binding.button]], dtype=bool)
         if binding.trigger is not None:

@@ -43,7 +43,9 @@ def raw_features() -> dict[str, Feature]:
         "action.axes": Feature("float32", (len(AXIS_NAMES),), list(AXIS_NAMES)),
         "action.buttons": Feature("uint8", (len(BUTTON_NAMES),), list(BUTTON_NAMES)),
         "action.keys": Feature("uint8", (KEY_COUNT,), None),
-        "action.mouse_buttons": Feature("uint8", (MOUSE_BUTTON_COUNT,), ["left", "middle", "right", "x1", "x2"]),
+        "action.mouse_buttons": Feature(
+            "uint8", (MOUSE_BUTTON_COUNT,), ["left", "middle", "right", "x1", "x2"]
+        ),
         "action.mouse_xy": Feature("float32", (2,), ["x", "y"]),
     }
 
@@ -125,9 +127,9 @@ def build_episode(session: Path, mapping: CompiledMapping | None, horizon_ms: fl
         "action.mouse_buttons": align.take(raw.mouse_buttons, rows, False).astype(np.uint8),
         "action.mouse_xy": align.take(raw.mouse_xy, rows, np.nan),
         "input.index": rows,
-        "input.age_s": np.where(
-            rows >= 0, (frame_ns - align.take(raw.t_ns, rows, 0)) / 1e9, np.nan
-        ).astype(np.float32),
+        "input.age_s": np.where(rows >= 0, (frame_ns - align.take(raw.t_ns, rows, 0)) / 1e9, np.nan).astype(
+            np.float32
+        ),
         "input.reason": align.take(raw.reason.astype(np.int16), rows, -1),
     }
     mapped = mapping.apply(raw.axes, raw.buttons) if mapping is not None else None
@@ -160,7 +162,9 @@ def column_stats(values: np.ndarray) -> dict[str, list[float]]:
     with np.errstate(invalid="ignore", divide="ignore"):
         filled = np.where(finite, data, 0.0)
         mean = np.where(count > 0, filled.sum(axis=0) / np.maximum(count, 1), np.nan)
-        var = np.where(count > 0, (np.where(finite, data - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1), np.nan)
+        var = np.where(
+            count > 0, (np.where(finite, data - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1), np.nan
+        )
         lo = np.where(count > 0, np.where(finite, data, np.inf).min(axis=0, initial=np.inf), np.nan)
         hi = np.where(count > 0, np.where(finite, data, -np.inf).max(axis=0, initial=-np.inf), np.nan)
     return {

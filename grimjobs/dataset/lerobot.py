@@ -166,7 +166,11 @@ def _check_same_features(parts: Sequence[dict[str, Any]], dirs: Sequence[Path]) 
 
 
 def merge_lerobot(
-    part_dirs: Sequence[Path], out: Path, task: str, extra_info: dict[str, Any], progress: Progress | None = None
+    part_dirs: Sequence[Path],
+    out: Path,
+    task: str,
+    extra_info: dict[str, Any],
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Write the LeRobot v3 layout under `out` from parts (in the given order = episode order)."""
     import pyarrow as pa
@@ -212,7 +216,9 @@ def merge_lerobot(
         }
         if has_video:
             video_chunk, video_file = _chunk_file(number)
-            target = out / VIDEO_PATH.format(video_key=VIDEO_KEY, chunk_index=video_chunk, file_index=video_file)
+            target = out / VIDEO_PATH.format(
+                video_key=VIDEO_KEY, chunk_index=video_chunk, file_index=video_file
+            )
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(part_dir / PART_VIDEO, target)
             # LeRobot seeks `from_timestamp + timestamp`: the first frame's pts in the file, so the
@@ -221,7 +227,9 @@ def merge_lerobot(
             row[f"videos/{VIDEO_KEY}/chunk_index"] = video_chunk
             row[f"videos/{VIDEO_KEY}/file_index"] = video_file
             row[f"videos/{VIDEO_KEY}/from_timestamp"] = start
-            row[f"videos/{VIDEO_KEY}/to_timestamp"] = start + float(part["duration_s"]) + _frame_interval(part)
+            row[f"videos/{VIDEO_KEY}/to_timestamp"] = (
+                start + float(part["duration_s"]) + _frame_interval(part)
+            )
         row["meta/episodes/chunk_index"] = 0
         row["meta/episodes/file_index"] = 0
         for name, stats in part["stats"].items():
@@ -276,7 +284,9 @@ def merge_lerobot(
     return info
 
 
-def merge_npz(part_dirs: Sequence[Path], out: Path, extra_info: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+def merge_npz(
+    part_dirs: Sequence[Path], out: Path, extra_info: dict[str, Any], progress: Progress | None = None
+) -> dict[str, Any]:
     """One `dataset.npz` (columns concatenated, with episode_index and index) + `meta.json`."""
     import pyarrow.parquet as pq
 
@@ -293,7 +303,9 @@ def merge_npz(part_dirs: Sequence[Path], out: Path, extra_info: dict[str, Any], 
             if spec["shape"] == [1]:
                 values = column.to_numpy(zero_copy_only=False)
             else:
-                values = column.flatten().to_numpy(zero_copy_only=False).reshape(table.num_rows, *spec["shape"])
+                values = (
+                    column.flatten().to_numpy(zero_copy_only=False).reshape(table.num_rows, *spec["shape"])
+                )
             arrays[name].append(values)
         episode_index.append(np.full(table.num_rows, number, dtype=np.int64))
         if progress is not None:
@@ -308,7 +320,12 @@ def merge_npz(part_dirs: Sequence[Path], out: Path, extra_info: dict[str, Any], 
         "features": features,
         "keys": {name: name.replace(".", "_") for name in features},
         "episodes": [
-            {"episode_index": i, "session": p["session"], "length": p["frames"], "video": str(Path(p["session"]) / "capture.mp4")}
+            {
+                "episode_index": i,
+                "session": p["session"],
+                "length": p["frames"],
+                "video": str(Path(p["session"]) / "capture.mp4"),
+            }
             for i, p in enumerate(parts)
         ],
         "grimjobs": extra_info,
@@ -333,13 +350,27 @@ def _write_tasks(path: Path, tasks: list[str]) -> None:
         "index_columns": ["task"],
         "column_indexes": [],
         "columns": [
-            {"name": "task_index", "field_name": "task_index", "pandas_type": "int64", "numpy_type": "int64", "metadata": None},
-            {"name": "task", "field_name": "task", "pandas_type": "unicode", "numpy_type": "object", "metadata": None},
+            {
+                "name": "task_index",
+                "field_name": "task_index",
+                "pandas_type": "int64",
+                "numpy_type": "int64",
+                "metadata": None,
+            },
+            {
+                "name": "task",
+                "field_name": "task",
+                "pandas_type": "unicode",
+                "numpy_type": "object",
+                "metadata": None,
+            },
         ],
         "creator": {"library": "grimjobs", "version": "0"},
         "pandas_version": "2.2.0",
     }
-    table = pa.table({"task_index": pa.array(range(len(tasks)), pa.int64()), "task": pa.array(tasks, pa.string())})
+    table = pa.table(
+        {"task_index": pa.array(range(len(tasks)), pa.int64()), "task": pa.array(tasks, pa.string())}
+    )
     table = table.replace_schema_metadata({b"pandas": json.dumps(pandas_meta).encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)

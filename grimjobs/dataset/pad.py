@@ -65,8 +65,10 @@ class PadScript:
             else:
                 raise ValueError(f"unknown command {words[0]!r}")
         except (IndexError, ValueError) as exc:
-            raise UserError(f"{self.path}: line {line!r}: {exc}; use press/release <button>, "
-                            "axis <name> <value>, wait <seconds>, detach") from None
+            raise UserError(
+                f"{self.path}: line {line!r}: {exc}; use press/release <button>, "
+                "axis <name> <value>, wait <seconds>, detach"
+            ) from None
 
 
 class MapperPad:
@@ -84,7 +86,7 @@ class MapperPad:
         if self.spec.startswith(VIRTUAL_PREFIX):
             self.virtual = VirtualPad("grimjobs map virtual pad")
             instance = self.virtual.attach()
-            self.script = PadScript(Path(self.spec[len(VIRTUAL_PREFIX):]), self.virtual)
+            self.script = PadScript(Path(self.spec[len(VIRTUAL_PREFIX) :]), self.virtual)
             selector = PadSelector(instance_id=instance)
         self.hub = PadHub(selector, self.state, lambda reason, t_ns: None)
         self.hub.open()

@@ -29,7 +29,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from grimjobs.dataset.actions import ActionDef, GameActions, first_error, read_yaml
-from grimjobs.dataset.controls import AXES, AXIS_NAMES, BUTTON_NAMES, BUTTONS, TRIGGERS, axis_member, canonical_axis
+from grimjobs.dataset.controls import (
+    AXES,
+    AXIS_NAMES,
+    BUTTON_NAMES,
+    BUTTONS,
+    TRIGGERS,
+    axis_member,
+    canonical_axis,
+)
 from grimjobs.errors import UserError
 
 DEFAULT_AXIS_THRESHOLD = 0.5
@@ -161,9 +169,7 @@ class MappingProfile(BaseModel):
     def _single_binding_shorthand(cls, value: Any) -> Any:
         # `run: {button: a}` is shorthand for `run: [{button: a}]`; `run: null` means unbound.
         if isinstance(value, Mapping):
-            return {
-                k: ([] if v is None else [v] if isinstance(v, Mapping) else v) for k, v in value.items()
-            }
+            return {k: ([] if v is None else [v] if isinstance(v, Mapping) else v) for k, v in value.items()}
         return value
 
     def as_yaml(self) -> dict[str, Any]:
@@ -200,7 +206,9 @@ def _describe_profile_location(raw: Any, loc: Sequence[int | str]) -> str:
 
 def parse_profile(raw: Any, source: str) -> MappingProfile:
     if not isinstance(raw, Mapping):
-        raise UserError(f"{source}: an action-mapping profile must be a mapping with game, class_ids, bindings")
+        raise UserError(
+            f"{source}: an action-mapping profile must be a mapping with game, class_ids, bindings"
+        )
     try:
         return MappingProfile.model_validate(raw)
     except ValidationError as exc:
@@ -211,7 +219,9 @@ def check_profile(profile: MappingProfile, game: GameActions) -> list[Issue]:
     """Errors (the profile cannot be used) and warnings (it can, but probably not as meant)."""
     issues: list[Issue] = []
     if profile.game != game.game:
-        issues.append(Issue("error", "game", f"{profile.game!r} does not match the definition's {game.game!r}"))
+        issues.append(
+            Issue("error", "game", f"{profile.game!r} does not match the definition's {game.game!r}")
+        )
     for class_id in profile.class_ids:
         if game.class_by_id(class_id) is None:
             known = ", ".join(c.id for c in game.classes)
@@ -221,19 +231,29 @@ def check_profile(profile: MappingProfile, game: GameActions) -> list[Issue]:
         action = game.action(action_id)
         where = f"action {action_id!r}"
         if action is None:
-            issues.append(Issue("error", where, "is not defined by the game; remove the binding or fix the id"))
+            issues.append(
+                Issue("error", where, "is not defined by the game; remove the binding or fix the id")
+            )
             continue
         if action_id not in selected:
             issues.append(
-                Issue("error", where, f"its class {game.class_of(action_id)!r} is not in class_ids; "
-                      "add the class or remove the binding")
+                Issue(
+                    "error",
+                    where,
+                    f"its class {game.class_of(action_id)!r} is not in class_ids; "
+                    "add the class or remove the binding",
+                )
             )
         for number, binding in enumerate(bindings):
             allowed = ALLOWED_KINDS[action.type]
             if binding.kind not in allowed:
                 issues.append(
-                    Issue("error", f"{where}: bindings[{number}].{binding.kind}",
-                          f"a {action.type} action cannot use a {binding.kind} binding; use {' or '.join(allowed)}")
+                    Issue(
+                        "error",
+                        f"{where}: bindings[{number}].{binding.kind}",
+                        f"a {action.type} action cannot use a {binding.kind} binding; "
+                        f"use {' or '.join(allowed)}",
+                    )
                 )
     # Warnings: unbound actions and controls shared between actions.
     for action in game.actions_of(profile.class_ids):
@@ -246,8 +266,11 @@ def check_profile(profile: MappingProfile, game: GameActions) -> list[Issue]:
     for controls, action_ids in users.items():
         if len(set(action_ids)) > 1:
             issues.append(
-                Issue("warning", f"action {action_ids[0]!r}",
-                      f"{'+'.join(sorted(controls))} is also bound to {', '.join(sorted(set(action_ids[1:])))}")
+                Issue(
+                    "warning",
+                    f"action {action_ids[0]!r}",
+                    f"{'+'.join(sorted(controls))} is also bound to {', '.join(sorted(set(action_ids[1:])))}",
+                )
             )
     return issues
 
@@ -268,7 +291,7 @@ def load_profile(path: Path, game: GameActions) -> tuple[MappingProfile, list[Is
 
 def save_profile(profile: MappingProfile, path: Path, header: str = "") -> None:
     """Write atomically (a crash never leaves half a profile)."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(profile.as_yaml(), sort_keys=False, default_flow_style=None)

@@ -44,7 +44,9 @@ class Observer:
         self.candidate = None
         self._was_held = False
 
-    def update(self, axes: Sequence[float], buttons: Sequence[int] | set[int] | frozenset[int]) -> Binding | None:
+    def update(
+        self, axes: Sequence[float], buttons: Sequence[int] | set[int] | frozenset[int]
+    ) -> Binding | None:
         for slot, value in enumerate(axes[: len(AXIS_NAMES)]):
             name = AXIS_NAMES[slot]
             if abs(value) > abs(self.peaks.get(name, 0.0)):
@@ -88,7 +90,9 @@ class Observer:
                 return Binding(button=only)
             if only in TRIGGERS:
                 if self.action_type == "trigger":
-                    return Binding(trigger=only, threshold=trigger_threshold_from_peak(self.peaks.get(only, 1.0)))
+                    return Binding(
+                        trigger=only, threshold=trigger_threshold_from_peak(self.peaks.get(only, 1.0))
+                    )
                 return Binding(trigger=only)
         return Binding(combo=list(members))
 
@@ -147,9 +151,11 @@ class MapperState:
 
     def on_key(self, key: str) -> None:
         self.message = ""
-        handler = {"classes": self._classes_key, "mapping": self._mapping_key, "review": self._review_key}.get(
-            self.screen
-        )
+        handler = {
+            "classes": self._classes_key,
+            "mapping": self._mapping_key,
+            "review": self._review_key,
+        }.get(self.screen)
         if handler is not None:
             handler(key)
 

@@ -80,11 +80,8 @@ def expand_sessions(spec: Any) -> list[Path]:
     """`sessions=` -> session folders: each item is a folder (itself or the sessions below it) or a glob."""
     from grimjobs.session import find_sessions
 
-    items: list[str]
-    if isinstance(spec, (list, tuple, ListConfig)):
-        items = [str(item) for item in spec]
-    else:
-        items = [str(spec)]
+    many = isinstance(spec, (list, tuple, ListConfig))
+    items: list[str] = [str(item) for item in spec] if many else [str(spec)]
     found: list[Path] = []
     for item in items:
         matches = sorted(glob.glob(item, recursive=True)) if glob.has_magic(item) else [item]
@@ -126,8 +123,15 @@ def _check(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}={value!r} is not allowed; use one of {', '.join(allowed)}")
     if not isinstance(cfg.horizon_ms, (int, float)) or cfg.horizon_ms < 0:
         raise ConfigError(f"horizon_ms={cfg.horizon_ms!r}: must be a number >= 0")
-    if not (isinstance(cfg.shards, int) and cfg.shards >= 1 and isinstance(cfg.shard, int) and 0 <= cfg.shard < cfg.shards):
-        raise ConfigError(f"shard={cfg.shard!r} shards={cfg.shards!r}: need shards >= 1 and 0 <= shard < shards")
+    if not (
+        isinstance(cfg.shards, int)
+        and cfg.shards >= 1
+        and isinstance(cfg.shard, int)
+        and 0 <= cfg.shard < cfg.shards
+    ):
+        raise ConfigError(
+            f"shard={cfg.shard!r} shards={cfg.shards!r}: need shards >= 1 and 0 <= shard < shards"
+        )
 
 
 def resolve_profile(value: str) -> Path:
@@ -151,7 +155,9 @@ def load_mapping(cfg: DictConfig) -> Any:
 
     game = build(cfg.game, "game", Game)
     if game.actions_path is None:
-        raise ConfigError(f"game={game.settings.name} has no action definition; pick game=manny or set game.actions")
+        raise ConfigError(
+            f"game={game.settings.name} has no action definition; pick game=manny or set game.actions"
+        )
     definition = load_game_actions(game.actions_path)
     profile, warnings = load_profile(resolve_profile(str(cfg.profile)), definition)
     for warning in warnings:
@@ -220,10 +226,14 @@ def merge(cfg: DictConfig, out: Path, progress: Progress) -> dict[str, Any]:
     skipped = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / SKIPPED).glob("*.json"))]
 
     parts_dir = out / "parts"
-    part_dirs = sorted(
-        (d for d in parts_dir.iterdir() if (d / PART_META).exists() and not d.name.endswith(".tmp")),
-        key=lambda d: read_part(d)["session"],
-    ) if parts_dir.is_dir() else []
+    part_dirs = (
+        sorted(
+            (d for d in parts_dir.iterdir() if (d / PART_META).exists() and not d.name.endswith(".tmp")),
+            key=lambda d: read_part(d)["session"],
+        )
+        if parts_dir.is_dir()
+        else []
+    )
     if not part_dirs:
         raise UserError(f"{parts_dir}: no converted sessions to merge; run mode=part (or mode=all) first")
     total = sum(int(read_part(d)["frames"]) for d in part_dirs)

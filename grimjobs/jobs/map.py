@@ -60,7 +60,7 @@ def run_ui(screen: Any, state: Any, pad: Any) -> None:
 
 def _quiet_console_logging() -> list[tuple[logging.Handler, int]]:
     """Console log lines would tear the curses screen: silence them while it is up."""
-    changed = []
+    changed: list[tuple[logging.Handler, int]] = []
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
             changed.append((handler, handler.level))
@@ -78,7 +78,9 @@ def main(cfg: DictConfig) -> int:
 
     game = build(cfg.game, "game", Game)
     if game.actions_path is None:
-        raise ConfigError(f"game={game.settings.name} has no action definition; pick game=manny or set game.actions")
+        raise ConfigError(
+            f"game={game.settings.name} has no action definition; pick game=manny or set game.actions"
+        )
     definition = load_game_actions(game.actions_path)
     profile = None
     if cfg.profile is not None:
@@ -108,7 +110,10 @@ def main(cfg: DictConfig) -> int:
         print("map: quit without saving", file=sys.stderr)
         return 1
     final = state.profile()
-    save_profile(final, out, header=f"action-mapping profile for {definition.title or definition.game} (grimjobs map)")
+    save_profile(
+        final, out, header=f"action-mapping profile for {definition.title or definition.game} (grimjobs map)"
+    )
     warnings = [i for i in state.issues() if i.level == "warning"]
-    print(f"map: saved {out} ({sum(len(v) for v in final.bindings.values())} bindings, {len(warnings)} warnings)")
+    count = sum(len(v) for v in final.bindings.values())
+    print(f"map: saved {out} ({count} bindings, {len(warnings)} warnings)")
     return 0

@@ -7,13 +7,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from grimjobs.config_dir import config_dir
 from grimjobs.dataset.actions import load_game_actions, parse_game_actions
 from grimjobs.dataset.apply import CompiledMapping, RawInputs
 from grimjobs.dataset.controls import AXES, BUTTONS
-from grimjobs.dataset.profile import check_profile, load_profile, parse_profile, save_profile, validate_profile
+from grimjobs.dataset.profile import (
+    check_profile,
+    load_profile,
+    parse_profile,
+    save_profile,
+    validate_profile,
+)
 from grimjobs.errors import UserError
 from grimjobs.game import Game, GameSettings
 from grimjobs.session.actions import InputSnapshot
@@ -51,8 +57,14 @@ def _profile(**bindings: Any) -> dict[str, Any]:
     ("raw", "expected"),
     [
         (_profile(examine=[{"button": "q"}]), "action 'examine': bindings[0].button='q': unknown button"),
-        (_profile(run=[{"trigger": "triggerright", "threshold": 1.5}]), "action 'run': bindings[0].threshold=1.5"),
-        (_profile(use=[{"button": "a", "axis": "leftx"}]), "action 'use': bindings[0]: a binding needs exactly one"),
+        (
+            _profile(run=[{"trigger": "triggerright", "threshold": 1.5}]),
+            "action 'run': bindings[0].threshold=1.5",
+        ),
+        (
+            _profile(use=[{"button": "a", "axis": "leftx"}]),
+            "action 'use': bindings[0]: a binding needs exactly one",
+        ),
         (_profile(use=[{"combo": ["a", "leftx"]}]), "action 'use': bindings[0].combo"),
         (_profile(use=[{"butten": "a"}]), "action 'use': bindings[0].butten is not a known field"),
         ({"game": "manny", "bindings": {}}, "class_ids is required"),
@@ -70,7 +82,10 @@ def test_profile_structure_errors_name_file_action_and_field(raw: dict[str, Any]
 @pytest.mark.parametrize(
     ("bindings", "expected"),
     [
-        ({"walk": [{"button": "a"}]}, "action 'walk': bindings[0].button: a vector2 action cannot use a button"),
+        (
+            {"walk": [{"button": "a"}]},
+            "action 'walk': bindings[0].button: a vector2 action cannot use a button",
+        ),
         ({"tank_turn": [{"stick": "left"}]}, "action 'tank_turn': bindings[0].stick: a analog action cannot"),
         ({"fly": [{"button": "a"}]}, "action 'fly': is not defined by the game"),
         ({"menu": [{"button": "start"}]}, "action 'menu': its class 'system' is not in class_ids"),
@@ -99,11 +114,14 @@ def test_unknown_class_and_definition_errors(tmp_path: Path, game: Any) -> None:
     bad = {"game": "g", "classes": [{"id": "c", "actions": [{"id": "jump", "type": "button"}]}]}
     with pytest.raises(UserError, match=r"^defs.yaml: action 'jump': type='button'"):
         parse_game_actions(bad, "defs.yaml")
-    twice = {"game": "g", "classes": [{"id": "c", "actions": [{"id": "a", "type": "digital"}, {"id": "a", "type": "digital"}]}]}
+    twice = {
+        "game": "g",
+        "classes": [{"id": "c", "actions": [{"id": "a", "type": "digital"}, {"id": "a", "type": "digital"}]}],
+    }
     with pytest.raises(UserError, match="action 'a' is defined in classes"):
         parse_game_actions(twice, "defs.yaml")
     missing = tmp_path / "nope.yaml"
-    with pytest.raises(UserError, match="nope.yaml: game-actions file not found"):
+    with pytest.raises(UserError, match=r"nope\.yaml: game-actions file not found"):
         load_game_actions(missing)
     broken = tmp_path / "broken.yaml"
     broken.write_text("game: [\n")
@@ -117,11 +135,15 @@ def test_save_and_reload_round_trip(tmp_path: Path, game: Any) -> None:
     save_profile(profile, path, header="test")
     again, _ = load_profile(path, game)
     assert again == profile
-    assert yaml.safe_load(path.read_text())["bindings"]["run"] == [{"trigger": "triggerright", "threshold": 0.4}]
+    assert yaml.safe_load(path.read_text())["bindings"]["run"] == [
+        {"trigger": "triggerright", "threshold": 0.4}
+    ]
 
 
 def test_trigger_aliases_are_accepted(game: Any) -> None:
-    profile = parse_profile(_profile(run=[{"trigger": "righttrigger"}], use=[{"combo": ["a", "lefttrigger"]}]), "p")
+    profile = parse_profile(
+        _profile(run=[{"trigger": "righttrigger"}], use=[{"combo": ["a", "lefttrigger"]}]), "p"
+    )
     assert profile.bindings["run"][0].trigger == "triggerright"
     assert profile.bindings["use"][0].combo == ["a", "triggerleft"]
 
