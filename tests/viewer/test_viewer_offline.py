@@ -82,7 +82,7 @@ def test_pressed_button_and_stick_are_drawn_on_the_frame(session: GeneratedSessi
     assert tuple(held[int(by), int(bx)]) == RELEASED
     # the left stick dot sits at LEFT_X of the stick radius to the right of the centre
     cx, cy = layout.stick_center(right=False)
-    dot = (int(round(cx + LEFT_X * layout.stick_radius)), int(round(cy)))
+    dot = (round(cx + LEFT_X * layout.stick_radius), round(cy))
     assert tuple(held[dot[1], dot[0]]) == STICK
     assert tuple(released[dot[1], dot[0]]) != STICK
     assert tuple(released[int(cy), int(cx)]) == STICK
@@ -96,7 +96,7 @@ def _right_pane_text(image: np.ndarray, renderer: Renderer, line: int) -> str:
     from grimjobs.viewer.render import PAD, PANE_BACKGROUND
     from tests.viewer.helpers import read_text
 
-    x, y, w, _ = renderer.right_box()
+    x, y, _, _ = renderer.right_box()
     return read_text(image, x + PAD, y + PAD + LINE_H + line * LINE_H, 60, TEXT, PANE_BACKGROUND)
 
 
