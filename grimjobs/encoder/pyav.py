@@ -17,7 +17,9 @@ from grimjobs.encoder.base import TIME_BASE, EncoderStats, VideoEncoder
 from grimjobs.errors import UserError
 from grimjobs.frames import FrameFormat
 
-FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+# flush_packets: hand each finished fragment to the OS at once. Without it FFmpeg's 32 KB write
+# buffer holds the newest fragments back, and a kill -9 loses them however often keyframes come.
+FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
 
 
 class PyAVEncoder(VideoEncoder):
