@@ -271,8 +271,8 @@ def main(cfg: DictConfig) -> int:
         for record in skipped:
             print(f"skipped {record['session']}: {record['skipped']}", file=sys.stderr)
         print(f"export: {exported} session(s) converted, {len(skipped)} skipped", file=sys.stderr)
-        if exported == 0:
-            status = 1
+        if exported == 0 and (mine or cfg.mode == "all"):
+            status = 1  # every session was skipped (an empty shard is fine)
     if cfg.mode in ("all", "merge") and status == 0:
         progress = Progress(enabled, 1)
         try:
