@@ -372,13 +372,13 @@ class Renderer:
             polyline(canvas, pixels, TRAIL, thickness=2)
         if state is not None and state.position is not None and sim.bounds is not None:
             here = self.world_to_map(np.array([state.position[:2]], dtype=np.float64), sim.bounds)[0]
-            fill_circle(canvas, here[0], here[1], 8, (18, 128, 112))
-            fill_circle(canvas, here[0], here[1], 6, MANNY)
             if state.yaw is not None:
                 # Grim's forward vector for a yaw in degrees: (-sin, cos) in the floor plane.
                 angle = math.radians(state.yaw)
                 tip = (here[0] - math.sin(angle) * 26, here[1] - math.cos(angle) * 26)
                 draw_line(canvas, here[0], here[1], tip[0], tip[1], YAW, thickness=3)
+            fill_circle(canvas, here[0], here[1], 8, (18, 128, 112))
+            fill_circle(canvas, here[0], here[1], 6, MANNY)
         elif state is None or state.position is None:
             draw_text(canvas, mx + 8, my + mh // 2, "no position yet", DIM)
         # text column right of the map
@@ -418,7 +418,8 @@ class Renderer:
         else:
             for mark in list(sim.marks)[-room:] if room > 0 else []:
                 color = MARK if mark.source == "mark" else (OK if mark.source == "telemetry" else TEXT)
-                draw_text(canvas, x + PAD, ey, f"{mark.source[:4]:<4} {mark.label}"[:width_chars], color)
+                tag = {"mark": "mark", "event": "evt", "telemetry": "tele"}.get(mark.source, mark.source[:4])
+                draw_text(canvas, x + PAD, ey, f"{tag:<4} {mark.label}"[:width_chars], color)
                 ey += LINE_H
 
     def _inputs(self, view: InputView) -> None:
