@@ -126,6 +126,8 @@ class SessionValidator:
         return file
 
     def _summary(self, path: Path, report: SessionReport) -> dict[str, Any] | None:
+        if (path / "repair.json").is_file():
+            report.notes.append("repaired by `grimjobs repair` (see repair.json for what was cut)")
         file = path / SUMMARY
         if not file.is_file():
             report.notes.append(f"no {SUMMARY} (the recorder writes it last; a killed recording has none)")

@@ -65,21 +65,62 @@ def demux(path: Path) -> VideoInfo:
             average_rate=float(stream.average_rate) if stream.average_rate else None,
         )
         pts: list[int] = []
+        ends: list[int] = []
         keyframes = 0
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:  # the flush packet at the end
                     continue
                 pts.append(packet.pts if packet.pts is not None else -1)
+                ends.append(packet.pos + packet.size if packet.pos is not None and packet.pos >= 0 else 0)
                 keyframes += packet.is_keyframe
         except (av.error.FFmpegError, OSError) as exc:
             info.error = f"demux stopped after {len(pts)} packets: {exc}"
-        info.pts = np.sort(np.asarray(pts, np.int64))
-        info.packets = len(pts)
+        pts_array = np.asarray(pts, np.int64)
+        torn_at = mp4_torn_at(path)
+        if torn_at is not None:
+            # FFmpeg hands out the last packet of a cut-off fragment clipped at the end of the file.
+            size = path.stat().st_size
+            whole = np.asarray(ends, np.int64) < size
+            partial = int((~whole).sum())
+            pts_array = pts_array[whole]
+            info.error = (
+                f"ends in a box cut off at byte {size} (box starts at byte {torn_at}); "
+                f"{partial} partial frame(s) left out"
+            )
+        info.pts = np.sort(pts_array)
+        info.packets = len(pts_array)
         info.keyframes = keyframes
         if len(pts) > 1 and info.time_base is not None:
             info.duration_s = float((info.pts[-1] - info.pts[0]) * info.time_base)
     return info
+
+
+def mp4_torn_at(path: Path) -> int | None:
+    """Offset of the first top-level MP4 box that runs past the end of the file, or None.
+
+    A recorder killed mid-fragment leaves its last `moof`/`mdat` box shorter than its header says.
+    Only box headers are read (two per fragment), never the media data.
+    """
+    size = path.stat().st_size
+    offset = 0
+    with open(path, "rb") as file:
+        while offset < size:
+            file.seek(offset)
+            header = file.read(16)
+            if len(header) < 8:
+                return offset
+            box_size = int.from_bytes(header[:4], "big")
+            if box_size == 1:
+                if len(header) < 16:
+                    return offset
+                box_size = int.from_bytes(header[8:16], "big")
+            elif box_size == 0:
+                return None  # "extends to the end of the file"
+            if box_size < 8 or offset + box_size > size:
+                return offset
+            offset += box_size
+    return None
 
 
 @dataclass(slots=True)

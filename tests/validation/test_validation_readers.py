@@ -93,12 +93,14 @@ def _varint(value: int) -> bytes:
 
 
 def test_false_record_starts_inside_payloads_are_skipped() -> None:
-    # 0x05 0x00 0x00 0x00 0x08 inside an axes payload looks like a record start.
-    trap = struct.unpack("<f", b"\x00\x00\x00\x08")[0]
-    records = [
-        InputSnapshot(10**12 + i, axes=(struct.unpack("<f", b"\x05\x00\x00\x00")[0], trap)) for i in range(50)
-    ]
-    assert_same(b"".join(encode_record(r) for r in records))
+    # Two axes whose bytes read `05 00 00 00 08`: a length prefix of 5 followed by the monotonic_ns tag,
+    # i.e. a record start inside a payload that the boundary walk must not take.
+    first, second = struct.unpack("<ff", b"\x05\x00\x00\x00\x08\x00\x00\x00")
+    records = [InputSnapshot(10**12 + i, axes=(first, second)) for i in range(50)]
+    data = b"".join(encode_record(r) for r in records)
+    assert data.count(b"\x05\x00\x00\x00\x08") == 50
+    assert_same(data)
+    assert len(decode_actions(data)) == 50
 
 
 def test_read_actions_keeps_its_snapshot_api(tmp_path: Path) -> None:
