@@ -24,13 +24,39 @@ RECORD_BASE = ("record", "input=none", "validate=false", "status=false")
 class Painter:
     """A real X11 window (a subprocess) painting numbered frames at `fps`."""
 
-    def __init__(self, env: dict[str, str], width: int = 480, height: int = 270, x: int = 100, y: int = 80,
-                 fps: float = 60.0, title: str | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        width: int = 480,
+        height: int = 270,
+        x: int = 100,
+        y: int = 80,
+        fps: float = 60.0,
+        title: str | None = None,
+    ) -> None:
         self.title = title or f"grimjobs painter {uuid.uuid4().hex[:8]}"
         self.process = subprocess.Popen(
-            [sys.executable, str(PAINTER), "--title", self.title, "--width", str(width), "--height", str(height),
-             "--x", str(x), "--y", str(y), "--fps", str(fps)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**env, "PYTHONPATH": str(ROOT)}, cwd=ROOT, text=True,
+            [
+                sys.executable,
+                str(PAINTER),
+                "--title",
+                self.title,
+                "--width",
+                str(width),
+                "--height",
+                str(height),
+                "--x",
+                str(x),
+                "--y",
+                str(y),
+                "--fps",
+                str(fps),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+            text=True,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()
@@ -51,7 +77,9 @@ class Painter:
         self.close()
 
 
-def record(tmp: Path, *overrides: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def record(
+    tmp: Path, *overrides: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return run_grimjobs(*RECORD_BASE, f"hydra.run.dir={tmp}", *overrides, env=env, timeout=timeout)
 
 
@@ -80,9 +108,22 @@ def load(session: Path) -> Recording:
 def ffprobe_frames(path: Path) -> int:
     ffprobe = require_tool("ffprobe")
     out = subprocess.run(
-        [ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-         "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True,
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(out.stdout.strip().rstrip(","))
 
@@ -98,7 +139,9 @@ def painted_indices(frames: list[np.ndarray], src_w: int, src_h: int) -> list[in
 
 def check_consistent(rec: Recording, session: Path, fps: float) -> None:
     """Frame count = sync rows = ffprobe; capture times increase, spaced ~1/fps."""
-    assert len(rec.frames) == len(rec.sync) == ffprobe_frames(session / "capture.mp4") == rec.summary["frames"]
+    assert (
+        len(rec.frames) == len(rec.sync) == ffprobe_frames(session / "capture.mp4") == rec.summary["frames"]
+    )
     assert not rec.sync.torn
     t = rec.sync.monotonic_ns
     assert np.all(np.diff(t) > 0)

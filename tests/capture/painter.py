@@ -32,14 +32,22 @@ def main() -> None:
     d = display.Display()
     screen = d.screen()
     window = screen.root.create_window(
-        args.x, args.y, args.width, args.height, 0, screen.root_depth,
-        X.InputOutput, X.CopyFromParent,
+        args.x,
+        args.y,
+        args.width,
+        args.height,
+        0,
+        screen.root_depth,
+        X.InputOutput,
+        X.CopyFromParent,
         background_pixel=screen.black_pixel,
         event_mask=X.StructureNotifyMask | X.ExposureMask,
         override_redirect=False,
     )
     window.set_wm_name(args.title)
-    window.change_property(d.intern_atom("_NET_WM_NAME"), d.intern_atom("UTF8_STRING"), 8, args.title.encode())
+    window.change_property(
+        d.intern_atom("_NET_WM_NAME"), d.intern_atom("UTF8_STRING"), 8, args.title.encode()
+    )
     window.change_property(d.intern_atom("_NET_WM_PID"), Xatom.CARDINAL, 32, [os.getpid()])
     window.set_wm_class("painter", "GrimjobsPainter")
     gc = window.create_gc()

@@ -47,7 +47,9 @@ def wait_for_first_row(sync: Path, process: subprocess.Popen[bytes], timeout: fl
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"record exited early: {process.stderr.read().decode() if process.stderr else ''}")
+            raise AssertionError(
+                f"record exited early: {process.stderr.read().decode() if process.stderr else ''}"
+            )
         if sync.exists() and sync.read_bytes().count(b"\n") >= 2:
             return
         time.sleep(0.02)
@@ -58,12 +60,27 @@ def wait_for_first_row(sync: Path, process: subprocess.Popen[bytes], timeout: fl
 def test_capture_crash_kill9_leaves_readable_session(xvfb: XServer, tmp_path: Path, run: int) -> None:
     rng = random.Random(SEED + run)
     after_first_frame_s = rng.uniform(0.2, 4.5)
-    source = ["capture=monitor", "capture.width=320", "capture.height=180"] if run == 3 else [
-        "capture.width=320", "capture.height=240"]
+    source = (
+        ["capture=monitor", "capture.width=320", "capture.height=180"]
+        if run == 3
+        else ["capture.width=320", "capture.height=240"]
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "grimjobs", "record", *source, "capture.duration=60", "validate=false",
-         "status=false", f"hydra.run.dir={tmp_path}"],
-        cwd=ROOT, env=xvfb.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "grimjobs",
+            "record",
+            *source,
+            "capture.duration=60",
+            "validate=false",
+            "status=false",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        env=xvfb.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_for_first_row(tmp_path / "sync.csv", process)
@@ -98,6 +115,8 @@ def test_capture_crash_kill9_leaves_readable_session(xvfb: XServer, tmp_path: Pa
 
     report = SessionValidator(SessionValidator.Settings()).check(tmp_path)
     assert report.verdict != "FAIL", report.reasons
-    print(f"run {run}: killed {after_first_frame_s:.2f} s in; {len(sync)} rows (torn={sync.torn}), "
-          f"{decoded} frames decode, {lost_s:.2f} s lost, {len(actions.records) if hasattr(actions, 'records') else '?'}"
-          f" action records; validate {report.verdict}: {report.reasons}")
+    print(
+        f"run {run}: killed {after_first_frame_s:.2f} s in; {len(sync)} rows (torn={sync.torn}), "
+        f"{decoded} frames decode, {lost_s:.2f} s lost, actions {actions!r:.60}; "
+        f"validate {report.verdict}: {report.reasons}"
+    )

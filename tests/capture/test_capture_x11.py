@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ FPS = 15
 def assert_advancing(indices: list[int | None], min_decoded: float = 0.9) -> list[int]:
     decoded = [i for i in indices if i is not None]
     assert len(decoded) >= min_decoded * len(indices), indices
-    assert all(b > a for a, b in zip(decoded, decoded[1:], strict=False)), decoded
+    assert all(b > a for a, b in pairwise(decoded)), decoded
     return decoded
 
 
@@ -32,10 +33,19 @@ def test_capture_x11_records_the_painted_window(xvfb: XServer, tmp_path: Path, s
             "monitor": ["capture=monitor", region, "capture.width=480", "capture.height=270"],
             "x11grab": ["capture=x11grab", region, "capture.width=480", "capture.height=270"],
             # scaled down by 2/3 with letterboxing to a 4:3 output
-            "window": ["capture=window", f"capture.title={painter.title.upper()}", "capture.width=320",
-                       "capture.height=240"],
-            "window-x11grab": ["capture=window", f"capture.window_id=0x{painter.window_id:x}",
-                               "capture.backend=x11grab", "capture.width=320", "capture.height=180"],
+            "window": [
+                "capture=window",
+                f"capture.title={painter.title.upper()}",
+                "capture.width=320",
+                "capture.height=240",
+            ],
+            "window-x11grab": [
+                "capture=window",
+                f"capture.window_id=0x{painter.window_id:x}",
+                "capture.backend=x11grab",
+                "capture.width=320",
+                "capture.height=180",
+            ],
         }[source]
         result = record(tmp_path, *overrides, f"capture.fps={FPS}", "capture.duration=2", env=env)
     assert result.returncode == 0, result.stderr
@@ -56,12 +66,20 @@ def test_capture_x11_counts_stale_frames(xvfb: XServer, tmp_path: Path) -> None:
     """A window repainting at 5 fps recorded at 15: two of three frames repeat the previous one."""
     env = xvfb.env()
     with Painter(env, 320, 180, x=50, y=50, fps=5) as painter:
-        result = record(tmp_path, "capture=window", f"capture.title={painter.title}", "capture.width=320",
-                        "capture.height=180", f"capture.fps={FPS}", "capture.duration=2", env=env)
+        result = record(
+            tmp_path,
+            "capture=window",
+            f"capture.title={painter.title}",
+            "capture.width=320",
+            "capture.height=180",
+            f"capture.fps={FPS}",
+            "capture.duration=2",
+            env=env,
+        )
     assert result.returncode == 0, result.stderr
     rec = load(tmp_path)
     indices = painted_indices(rec.frames, 320, 180)
-    repeats = sum(1 for a, b in zip(indices, indices[1:], strict=False) if a is not None and a == b)
+    repeats = sum(1 for a, b in pairwise(indices) if a is not None and a == b)
     duplicates = rec.summary["capture"]["stats"]["duplicates"]
     assert duplicates == pytest.approx(repeats, abs=2)
     assert duplicates >= 0.5 * len(rec.frames)
@@ -86,8 +104,16 @@ def test_capture_x11_window_moves_and_resizes(xvfb: XServer, tmp_path: Path) -> 
     with Painter(env, 480, 270, x=20, y=20) as painter:
         mover = threading.Thread(target=_move_and_resize, args=(env, painter.window_id))
         mover.start()
-        result = record(tmp_path, "capture=window", f"capture.title={painter.title}", "capture.width=320",
-                        "capture.height=180", f"capture.fps={FPS}", "capture.duration=3", env=env)
+        result = record(
+            tmp_path,
+            "capture=window",
+            f"capture.title={painter.title}",
+            "capture.width=320",
+            "capture.height=180",
+            f"capture.fps={FPS}",
+            "capture.duration=3",
+            env=env,
+        )
         mover.join()
     assert result.returncode == 0, result.stderr
     rec = load(tmp_path)
@@ -115,15 +141,26 @@ def _lose_window(env: dict[str, str], painter: Painter, how: str) -> None:
     d.close()
 
 
-@pytest.mark.parametrize(("how", "on_lost"), [("close", "continue"), ("close", "stop"), ("minimize", "continue")])
+@pytest.mark.parametrize(
+    ("how", "on_lost"), [("close", "continue"), ("close", "stop"), ("minimize", "continue")]
+)
 def test_capture_x11_window_lost(xvfb: XServer, tmp_path: Path, how: str, on_lost: str) -> None:
     env = xvfb.env()
     with Painter(env, 320, 180, x=30, y=30) as painter:
         loser = threading.Thread(target=_lose_window, args=(env, painter, how))
         loser.start()
-        result = record(tmp_path, "capture=window", f"capture.title={painter.title}", "capture.width=320",
-                        "capture.height=180", "capture.fps=10", "capture.duration=3.5",
-                        f"capture.on_lost={on_lost}", "capture.rescan_seconds=0.2", env=env)
+        result = record(
+            tmp_path,
+            "capture=window",
+            f"capture.title={painter.title}",
+            "capture.width=320",
+            "capture.height=180",
+            "capture.fps=10",
+            "capture.duration=3.5",
+            f"capture.on_lost={on_lost}",
+            "capture.rescan_seconds=0.2",
+            env=env,
+        )
         loser.join()
     assert result.returncode == 0, result.stderr
     rec = load(tmp_path)
@@ -153,8 +190,10 @@ def test_capture_x11_window_lost(xvfb: XServer, tmp_path: Path, how: str, on_los
 
 def test_capture_x11_several_matches_and_no_match(xvfb: XServer, tmp_path: Path) -> None:
     env = xvfb.env()
-    with Painter(env, 160, 90, x=0, y=0, fps=5, title="grimjobs twin left") as left, \
-         Painter(env, 160, 90, x=200, y=0, fps=5, title="grimjobs twin right"):
+    with (
+        Painter(env, 160, 90, x=0, y=0, fps=5, title="grimjobs twin left") as left,
+        Painter(env, 160, 90, x=200, y=0, fps=5, title="grimjobs twin right"),
+    ):
         several = record(tmp_path / "a", "capture=window", "capture.title=GRIMJOBS TWIN", env=env)
         assert several.returncode == 2
         line = several.stderr.strip().splitlines()[-1]
