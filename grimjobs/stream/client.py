@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import selectors
 import socket
 import threading
@@ -72,6 +73,7 @@ class StreamClient:
         self.payload_buffers = payload_buffers
         self.connect_timeout_s = connect_timeout_s
         self._sock: socket.socket | None = None
+        self._sel: selectors.BaseSelector | None = None
         self._parser: p.FrameParser | None = None
         self._pending: deque[ClientEvent] = deque()
         self._send_lock = threading.Lock()
@@ -91,12 +93,24 @@ class StreamClient:
         """One connection attempt (raises OSError when the producer is not there)."""
         self._attempt += 1
         sock = connect(self.endpoint, self.connect_timeout_s)
+        if sock.family == socket.AF_UNIX:  # fewer wakeups per 3.7 MB frame (TCP autotunes)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        sock.setblocking(False)
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(sock, selectors.EVENT_READ)
         self._sock = sock
         self._parser = p.FrameParser(self.max_payload, self.payload_buffers)
         self.hello = None
         self._pending.append(Connected(self.url, self._attempt))
 
+    def _drop_selector(self) -> None:
+        if self._sel is not None:
+            self._sel.close()
+            self._sel = None
+
     def _disconnect(self, reason: str) -> None:
+        self._drop_selector()
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()
@@ -107,6 +121,7 @@ class StreamClient:
 
     def close(self) -> None:
         self._closed = True
+        self._drop_selector()
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()
@@ -126,7 +141,12 @@ class StreamClient:
             return False
         try:
             with self._send_lock:
-                sock.sendall(message.encode())
+                wire = memoryview(message.encode())
+                while wire:  # the socket is non-blocking for reading; wait for room when full
+                    try:
+                        wire = wire[sock.send(wire) :]
+                    except BlockingIOError:
+                        select.select([], [sock], [], 1.0)
         except OSError as exc:
             self._disconnect(f"send failed: {exc}")
             return False
@@ -176,28 +196,33 @@ class StreamClient:
             return False
 
     def _receive(self, timeout_s: float | None) -> None:
-        sock, parser = self._sock, self._parser
-        assert sock is not None and parser is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(sock, selectors.EVENT_READ)
-            if not sel.select(timeout_s):
+        sock, parser, sel = self._sock, self._parser, self._sel
+        assert sock is not None and parser is not None and sel is not None
+        events: list[p.Event] = []
+        waited = False
+        while not events:
+            try:
+                n = sock.recv_into(parser.buffer())
+            except (BlockingIOError, InterruptedError):
+                if waited:
+                    return
+                # Nothing buffered: wait once, then read what arrived.
+                if not sel.select(timeout_s):
+                    return
+                waited = True
+                continue
+            except OSError as exc:
+                self._disconnect(f"read failed: {exc}")
                 return
-        try:
-            n = sock.recv_into(parser.buffer())
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._disconnect(f"read failed: {exc}")
-            return
-        if n == 0:
-            self._disconnect("producer closed the connection")
-            return
-        try:
-            events = parser.advance(n)
-        except p.FatalStreamError as exc:
-            log.warning("GrimStream %s: %s; closing the connection", self.url, exc)
-            self._disconnect(f"protocol error: {exc}")
-            return
+            if n == 0:
+                self._disconnect("producer closed the connection")
+                return
+            try:
+                events = parser.advance(n)
+            except p.FatalStreamError as exc:
+                log.warning("GrimStream %s: %s; closing the connection", self.url, exc)
+                self._disconnect(f"protocol error: {exc}")
+                return
         for event in events:
             self.messages += 1
             self._pending.append(event)

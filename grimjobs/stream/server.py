@@ -352,6 +352,9 @@ class StreamServer:
                 return
             conn.setblocking(False)
             tune(conn)
+            if conn.family == socket.AF_UNIX:  # one frame per send call (TCP autotunes its buffers)
+                with contextlib.suppress(OSError):
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
             peer = str(addr) if addr else "unix"
             sub = Subscriber(conn, peer, p.FrameParser(INBOUND_MAX_PAYLOAD, payload_buffers=1))
             sub.ready_for_frames = not self.gate_on_ready
@@ -369,6 +372,9 @@ class StreamServer:
         try:
             n = sub.sock.recv_into(sub.parser.buffer())
         except (BlockingIOError, InterruptedError):
+            return
+        except ConnectionResetError:
+            self._mark_closed(sub, "viewer closed the connection")
             return
         except OSError as exc:
             self._mark_closed(sub, f"read failed: {exc}")
