@@ -65,7 +65,7 @@ def raw_fps(kind: str, seconds: float) -> float:
     conn, _ = lst.accept()
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        conn.sendall(memoryview(pixels))
+        conn.sendall(pixels.data)
     conn.shutdown(socket.SHUT_WR)
     t.join()
     elapsed = time.perf_counter() - start
