@@ -360,6 +360,10 @@ class SessionValidator:
         }
         report.series["input_s"] = (table.monotonic_ns - start) / 1e9
         report.series["input_reason"] = table.reason
+        axis_records = table.axes.record_ids()
+        slots = np.arange(len(table.axes.values)) - table.axes.offsets[axis_records]
+        deflected = np.abs(table.axes.values) > s.neutral_axis
+        report.series["axes_record"], report.series["axes_id"] = axis_records[deflected], slots[deflected]
         for name in ("pressed_buttons", "pressed_keys"):
             ragged = getattr(table, name)
             report.series[f"{name}_record"] = ragged.record_ids()
