@@ -57,6 +57,7 @@ class FileSource(CaptureSource):
             assert stream.time_base is not None
             self._container.seek(round(s.start / float(stream.time_base)), stream=stream)
         self._frames: Iterator[Any] = self._container.decode(stream)
+        self._reformatter: Any = None
         self._current: Any = None  # the decoded frame on "screen" now
         self._upcoming: Any = None  # the next decoded frame, read ahead for paced playback
         self._decoded = 0
@@ -138,8 +139,16 @@ class FileSource(CaptureSource):
         if place.width < s.width:
             out[:, : place.x] = 0
             out[:, place.x + place.width :] = 0
-        rgb = frame.reformat(
-            width=place.width, height=place.height, format="rgb24", interpolation=s.scale_filter.upper()
+        if self._reformatter is None:
+            from av.video.reformatter import VideoReformatter
+
+            self._reformatter = VideoReformatter()  # keeps its swscale context between frames
+        rgb = self._reformatter.reformat(
+            frame,
+            width=place.width,
+            height=place.height,
+            format="rgb24",
+            interpolation=s.scale_filter.upper(),
         )
         np.copyto(inner(out, place), plane_view(rgb, place.width, place.height, 3))
 

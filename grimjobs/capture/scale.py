@@ -63,6 +63,7 @@ class Fitter:
         self._src_size: tuple[int, int] | None = None
         self.place = Placement(0, 0, out_w, out_h)
         self.resizes = 0  # how often the source size changed after the first frame
+        self._reformatter: Any = None
 
     def placement(self, src_w: int, src_h: int) -> Placement:
         if self._src_size != (src_w, src_h):
@@ -82,8 +83,18 @@ class Fitter:
             np.copyto(target, src)
             return
         frame = self._as_frame(src)
-        scaled = frame.reformat(
-            width=place.width, height=place.height, format=self.pixel_format, interpolation=self.interpolation
+        if self._reformatter is None:
+            from av.video.reformatter import VideoReformatter
+
+            # One reformatter for the whole recording: it keeps its swscale context between frames
+            # (VideoFrame.reformat would build a new one, filter tables and all, every frame).
+            self._reformatter = VideoReformatter()
+        scaled = self._reformatter.reformat(
+            frame,
+            width=place.width,
+            height=place.height,
+            format=self.pixel_format,
+            interpolation=self.interpolation,
         )
         np.copyto(target, plane_view(scaled, place.width, place.height, src.shape[2]))
 
