@@ -142,3 +142,50 @@ def test_with_drops_the_slot_is_read_from_the_pixels(sweep: dict[str, Path]) -> 
         sweep["x265"], plan_quality("auto", summary["capture"]["config"], 3), dropped=0
     )
     assert every_third["compared_frames"] == FRAMES // 3
+
+
+@pytest.mark.parametrize(("encoder", "identical"), [("ffv1", True), ("x264", False)])
+def test_quality_against_a_file_source(
+    sweep: dict[str, Path], tmp_path: Path, encoder: str, identical: bool
+) -> None:
+    """capture=file replays the reference video; lossless re-encoding of it scores identical, and a
+    lossy one scores like a lossy encode (a misaligned comparison would score far lower)."""
+    reference = sweep["ffv1"] / "capture.mp4"
+    done = run_grimjobs(
+        "record",
+        "capture=file",
+        f"capture.path={reference}",
+        "capture.paced=false",
+        "capture.width=320",
+        "capture.height=180",
+        "input=none",
+        "validate=false",
+        "status=false",
+        "quality=true",
+        f"encoder={encoder}",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    quality = json.loads((tmp_path / "summary.json").read_text())["quality"]
+    assert quality["reference"] == "grimjobs.capture.file.FileSource"
+    assert quality["compared_frames"] == FRAMES
+    assert quality["identical"] is identical
+    if not identical:
+        assert quality["psnr_db"] > 40 and quality["ssim"] > 0.98
+
+
+def test_quality_true_on_a_live_source_fails_before_recording(tmp_path: Path) -> None:
+    done = run_grimjobs(
+        "record",
+        "capture=monitor",
+        "quality=true",
+        "input=none",
+        "validate=false",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "grimjobs record: error: quality=true needs a reproducible capture source (capture=synthetic or "
+        "capture=file), not capture=monitor; use quality=auto or quality=false"
+    ]
+    assert not (tmp_path / "capture.mp4").exists()
