@@ -5,6 +5,7 @@
    + sync.csv) against `ffmpeg` encoding the very same pattern frames (rendered beforehand to a
    raw rgb24 file) with the same x264 settings (veryfast, crf 23, keyframe every 60 frames,
    yuv420p, fragmented MP4). fps = frames / wall time of the whole encode, file finalized.
+   Also the CPU time per frame of both (informational; steadier than fps on a busy machine).
 2. Start-up of `python -m grimjobs record --cfg job` vs `python -c pass` (informational).
 
     python -m benchmarks.bench_record [--quick]
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,8 +29,13 @@ WIDTH, HEIGHT, FPS = 1280, 720, 30
 CRF, PRESET, GOP = 23, "veryfast", 60  # the x264 group's defaults: gop = 2 s at 30 fps
 
 
-def record_pipeline_fps(frames: int, folder: Path) -> float:
-    """Frames per second of the real recorder, unpaced, from open to finalized files."""
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def record_pipeline_fps(frames: int, folder: Path) -> tuple[float, float]:
+    """(frames per second, CPU seconds) of the real recorder, unpaced, from open to finalized files."""
     from grimjobs.capture.base import CaptureSource
     from grimjobs.encoder.base import VideoEncoder
     from grimjobs.input.base import InputDevice
@@ -64,13 +71,15 @@ def record_pipeline_fps(frames: int, folder: Path) -> float:
     publisher = build({"_target_": "grimjobs.stream.none.NoStream"}, "stream", FramePublisher)
     session = folder / "pipeline"
     shutil.rmtree(session, ignore_errors=True)
+    cpu = _cpu_seconds(resource.RUSAGE_SELF)
     with Stopwatch() as watch:
         result = Recorder(session, source, encoder, device, publisher).run()
+    cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
     if result.frames != frames:
         raise RuntimeError(
             f"the pipeline recorded {result.frames} of {frames} frames ({result.dropped} dropped)"
         )
-    return frames / watch.seconds
+    return frames / watch.seconds, cpu
 
 
 def write_raw_frames(frames: int, path: Path) -> None:
@@ -85,7 +94,8 @@ def write_raw_frames(frames: int, path: Path) -> None:
             raw.write(buffer.data)
 
 
-def ffmpeg_fps(ffmpeg: str, frames: int, raw: Path, folder: Path) -> float:
+def ffmpeg_fps(ffmpeg: str, frames: int, raw: Path, folder: Path) -> tuple[float, float]:
+    """(frames per second, CPU seconds) of the ffmpeg CLI on the same frames."""
     out = folder / "ffmpeg.mp4"
     command = [
         ffmpeg,
@@ -119,9 +129,10 @@ def ffmpeg_fps(ffmpeg: str, frames: int, raw: Path, folder: Path) -> float:
         "mp4",
         str(out),
     ]
+    cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)
     with Stopwatch() as watch:
         subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
-    return frames / watch.seconds
+    return frames / watch.seconds, _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
 def startup_seconds(command: list[str]) -> float:
@@ -144,11 +155,14 @@ def run(quick: bool) -> list[Result]:
             progress(f"rendering {frames} pattern frames ({WIDTH}x{HEIGHT}) to a raw file")
             write_raw_frames(frames, raw)
             pipeline, baseline = 0.0, 0.0
+            pipeline_cpu, baseline_cpu = float("inf"), float("inf")
             # Alternate the two so both see the same machine state; keep each one's best round.
             for round_ in range(rounds):
                 progress(f"round {round_ + 1}/{rounds}: record pipeline, then ffmpeg CLI ({frames} frames)")
-                pipeline = max(pipeline, record_pipeline_fps(frames, folder))
-                baseline = max(baseline, ffmpeg_fps(ffmpeg, frames, raw, folder))
+                fps, cpu = record_pipeline_fps(frames, folder)
+                pipeline, pipeline_cpu = max(pipeline, fps), min(pipeline_cpu, cpu)
+                fps, cpu = ffmpeg_fps(ffmpeg, frames, raw, folder)
+                baseline, baseline_cpu = max(baseline, fps), min(baseline_cpu, cpu)
             results.append(
                 Result(
                     name=f"record pipeline, unpaced 720p x264 {PRESET} crf {CRF}",
@@ -158,6 +172,18 @@ def run(quick: bool) -> list[Result]:
                     goal=0.95,
                     baseline_name="ffmpeg CLI",
                     note=f"{frames} frames, best of {rounds}",
+                )
+            )
+            # CPU time hardly depends on what else the machine is doing: the steadier comparison.
+            results.append(
+                Result(
+                    name="record pipeline CPU per frame (same settings)",
+                    value=pipeline_cpu / frames * 1000,
+                    baseline=baseline_cpu / frames * 1000,
+                    unit="ms",
+                    higher_is_better=False,
+                    baseline_name="ffmpeg CLI",
+                    note=f"{frames} frames, least of {rounds}",
                 )
             )
         progress("start-up: python -m grimjobs record --cfg job vs python -c pass")
