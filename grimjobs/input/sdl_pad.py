@@ -151,11 +151,14 @@ class PadHub:
         # Largest gap between SDL queueing an event (its SDL_GetTicks timestamp) and us reading it.
         self.max_queue_ms = 0
         self._events: Any = None
+        self._scan_pending = False
 
     def open(self) -> None:
         self.sdl = sdl_init()
         self._events = (self.sdl.SDL_Event * _BATCH)()
-        # Pads present at start arrive as CONTROLLERDEVICEADDED events on the first pump.
+        # Pads already present are looked for on the first pump (their CONTROLLERDEVICEADDED may
+        # have been consumed by another SDL user in this process before we opened).
+        self._scan_pending = True
 
     @property
     def connected(self) -> bool:
@@ -176,6 +179,10 @@ class PadHub:
             return 0
         sdl2.SDL_PumpEvents()
         handled = 0
+        if self._scan_pending:
+            self._scan_pending = False
+            if self.controller is None:
+                self._open_any(now_ns())
         buffer = self._events
         while True:
             count = sdl2.SDL_PeepEvents(
