@@ -316,6 +316,9 @@ def _packed_uint32(
     counts = np.zeros(records, np.int64)
     if len(data) == 0:
         return np.zeros(0, np.uint32), counts, np.zeros(0, np.int64)
+    if not (data & 0x80).any():  # the common case: every value below 128 is one byte
+        counts[rows] = size
+        return data.astype(np.uint32), counts, np.zeros(0, np.int64)
     final = (data & 0x80) == 0
     region_last = np.cumsum(size) - 1
     nonempty = size > 0

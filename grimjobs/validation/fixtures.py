@@ -113,12 +113,14 @@ def write_video(path: Path, pts: np.ndarray, spec: SessionSpec) -> None:
             packets = [*stream.encode(frame), *stream.encode(None)]
             template = packets[0]
             data = bytes(template)
-            for value in pts:
+            for index, value in enumerate(pts.tolist()):
                 packet = av.Packet(data)
                 packet.stream = stream
-                packet.pts = packet.dts = int(value)
+                packet.pts = packet.dts = value
                 packet.time_base = TIME_BASE
-                packet.is_keyframe = True
+                # Every packet is an IDR picture; flagging only every keyframe_interval-th one as a
+                # keyframe gives the recorder's fragment layout (one fragment per keyframe interval).
+                packet.is_keyframe = index % spec.keyframe_interval == 0
                 container.mux(packet)
             return
         for index, value in enumerate(pts):

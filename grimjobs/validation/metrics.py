@@ -123,13 +123,21 @@ def _hold_durations(dt: np.ndarray, record_ids: np.ndarray, ids: np.ndarray, rec
     if len(ids) == 0:
         return Activity({}, {})
     width = int(ids.max()) + 1
-    key = record_ids.astype(np.int64) * width + ids.astype(np.int64)
-    held_before = np.isin(key - width, key, assume_unique=False)
-    new_press = ~held_before
-    unique = np.unique(ids)
-    presses = np.bincount(ids[new_press], minlength=width)
-    held = np.bincount(ids, weights=dt[record_ids], minlength=width)
-    return Activity({int(k): int(presses[k]) for k in unique}, {int(k): float(held[k]) / NS for k in unique})
+    ids64 = ids.astype(np.int64)
+    if width <= 64:
+        # Held controls of each record as a bit mask: "held in the record before" is one shift.
+        masks = np.zeros(records + 1, np.uint64)
+        np.bitwise_or.at(masks, record_ids + 1, np.left_shift(np.uint64(1), ids64.astype(np.uint64)))
+        held_before = (masks[record_ids] >> ids64.astype(np.uint64)) & np.uint64(1) == 1
+    else:
+        key = record_ids.astype(np.int64) * width + ids64
+        held_before = np.isin(key - width, key)
+    presses = np.bincount(ids64[~held_before], minlength=width)
+    held = np.bincount(ids64, weights=dt[record_ids], minlength=width)
+    present = np.flatnonzero(np.bincount(ids64, minlength=width))
+    return Activity(
+        {int(k): int(presses[k]) for k in present}, {int(k): float(held[k]) / NS for k in present}
+    )
 
 
 def input_metrics(

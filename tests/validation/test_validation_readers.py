@@ -127,3 +127,29 @@ def test_sync_reader_matches_the_text(rows: list[tuple[int, int]], torn: bool) -
     assert table.frame_index.tolist() == list(range(len(rows)))
     assert table.monotonic_ns.tolist() == [t for t, _ in rows]
     assert table.pts.tolist() == [p for _, p in rows]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 90), max_size=4, unique=True), min_size=1, max_size=40))
+def test_activity_counts_presses_like_a_naive_walk(held_sets: list[list[int]]) -> None:
+    from grimjobs.validation.metrics import _hold_durations
+
+    records = np.repeat(np.arange(len(held_sets)), [len(h) for h in held_sets])
+    ids = np.array([b for h in held_sets for b in h], np.uint32)
+    dt = np.arange(1, len(held_sets) + 1, dtype=np.float64) * 1e6
+    for limit in (64, 91):  # ids below 64 take the bit-mask path, larger ones the general path
+        subset = ids < limit
+        activity = _hold_durations(dt, records[subset], ids[subset], len(held_sets))
+        expected: dict[int, int] = {}
+        held_s: dict[int, float] = {}
+        before: set[int] = set()
+        for index, held in enumerate(held_sets):
+            now = {b for b in held if b < limit}
+            for b in now - before:
+                expected[b] = expected.get(b, 0) + 1
+            for b in now:
+                held_s[b] = held_s.get(b, 0.0) + dt[index] / 1e9
+            before = now
+        assert activity.presses == expected
+        assert activity.held_s.keys() == held_s.keys()
+        assert all(abs(activity.held_s[k] - v) < 1e-9 for k, v in held_s.items())

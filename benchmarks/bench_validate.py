@@ -1,0 +1,110 @@
+"""How fast `validate` checks long sessions (goal: a 1-hour session, 108,000 frames and ~1M input
+records, in <= 2 s without decoding video).
+
+    python benchmarks/bench_validate.py [--minutes 1 10 60] [--cache DIR]
+
+Generates sessions (30 fps; periodic input samples at 270 Hz plus events, about 1M records per
+hour; capture.mp4 with one real H.264 packet per frame) once into the cache folder, then times:
+- validate: SessionValidator.check with the default thresholds, video demuxed (not decoded) and
+  the bounded decoded sample turned off (sample_windows=0), i.e. the <= 2 s goal's conditions;
+- validate+sample: the same with the default decoded sample (4 windows x 16 frames);
+- baseline: only *reading* the same sync.csv with the csv module and actions.bin with the protobuf
+  library record by record (what a straightforward reader does), measured in the same run.
+Prints one row per session with the ratio to the 2 s goal and the speedup over the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grimjobs.session import ACTIONS, SYNC  # noqa: E402
+from grimjobs.session.actions import iter_frames  # noqa: E402
+from grimjobs.session.gamepad_pb2 import GamepadState  # noqa: E402
+from grimjobs.validation.fixtures import SessionSpec, write_session  # noqa: E402
+from grimjobs.validation.validator import SessionValidator  # noqa: E402
+
+GOAL_S = 2.0
+GOAL_MINUTES = 60
+
+
+def session_for(minutes: float, cache: Path) -> Path:
+    path = cache / f"session_{minutes:g}min_v2"
+    if not (path / ACTIONS).is_file():
+        started = time.perf_counter()
+        print(f"generating a {minutes:g}-minute session in {path} ...", file=sys.stderr, flush=True)
+        write_session(
+            path,
+            SessionSpec(frames=int(minutes * 60 * 30), fps=30, video="copy", keyframe_interval=60, input_hz=270, events_per_s=4, jitter_ms=3),
+        )
+        print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return path
+
+
+def baseline_read(path: Path) -> int:
+    """The obvious reader: csv module rows, one protobuf parse and object per record."""
+    with open(path / SYNC, newline="") as file:
+        reader = csv.reader(file)
+        next(reader)
+        rows = [(int(a), int(b), int(c)) for a, b, c in reader]
+    records = []
+    for _offset, payload in iter_frames((path / ACTIONS).read_bytes()):
+        message = GamepadState()
+        message.ParseFromString(payload)
+        records.append((message.monotonic_ns, tuple(message.axes), tuple(message.pressed_buttons), message.reason))
+    return len(rows) + len(records)
+
+
+def best_of(repeats: int, fn: object) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 60])
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "grimjobs-bench-validate")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    fast = SessionValidator(SessionValidator.Settings(sample_windows=0))
+    sampled = SessionValidator(SessionValidator.Settings())
+    header = ("session", "frames", "records", "validate s", "goal 2 s / t", "+sample s", "baseline s", "speedup")
+    print("  ".join(f"{h:>12}" for h in header))
+    for minutes in args.minutes:
+        path = session_for(minutes, args.cache)
+        report = fast.check(path)
+        assert report.verdict != "FAIL", report.reasons
+        t_fast = best_of(args.repeats, lambda p=path: fast.check(p))
+        t_sampled = best_of(args.repeats, lambda p=path: sampled.check(p))
+        t_base = best_of(1, lambda p=path: baseline_read(p))
+        # The 2 s goal is for an hour; shorter sessions are held to the same rate.
+        budget = GOAL_S * minutes / GOAL_MINUTES
+        row = (
+            f"{minutes:g} min",
+            str(report.metrics["frames"]),
+            str(report.metrics["input_records"]),
+            f"{t_fast:.3f}",
+            f"{budget / t_fast:.2f}x",
+            f"{t_sampled:.3f}",
+            f"{t_base:.3f}",
+            f"{t_base / t_fast:.1f}x",
+        )
+        print("  ".join(f"{c:>12}" for c in row), flush=True)
+    print("goal: a 60-minute session validates in <= 2 s (goal ratio >= 1.0 at 60 min; shorter sessions "
+          "pro rata); baseline = reading the same files with csv + protobuf per record, same run")
+
+
+if __name__ == "__main__":
+    main()
