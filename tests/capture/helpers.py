@@ -149,10 +149,9 @@ def check_consistent(rec: Recording, session: Path, fps: float) -> None:
     assert np.array_equal(rec.sync.frame_index, np.arange(len(rec.sync)))
     period = 1e9 / fps
     gaps = np.diff(t)
-    # Every spacing is a whole number of periods (a drop skips a slot, never shifts the schedule);
-    # the capture instant sits within a few ms of its slot.
-    slots = gaps / period
-    assert np.all(np.abs(slots - np.round(slots)) < 0.25), slots
+    # A slot woken a whole period late is dropped, so two frames are never closer than about one
+    # period (minus the jitter of waking up), and most are exactly one period apart.
+    assert np.all(gaps > 0.4 * period), gaps / period
     assert np.median(gaps) == pytest_approx(period)
 
 
