@@ -42,7 +42,15 @@ def session_for(minutes: float, cache: Path) -> Path:
         print(f"generating a {minutes:g}-minute session in {path} ...", file=sys.stderr, flush=True)
         write_session(
             path,
-            SessionSpec(frames=int(minutes * 60 * 30), fps=30, video="copy", keyframe_interval=60, input_hz=270, events_per_s=4, jitter_ms=3),
+            SessionSpec(
+                frames=int(minutes * 60 * 30),
+                fps=30,
+                video="copy",
+                keyframe_interval=60,
+                input_hz=270,
+                events_per_s=4,
+                jitter_ms=3,
+            ),
         )
         print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return path
@@ -58,7 +66,9 @@ def baseline_read(path: Path) -> int:
     for _offset, payload in iter_frames((path / ACTIONS).read_bytes()):
         message = GamepadState()
         message.ParseFromString(payload)
-        records.append((message.monotonic_ns, tuple(message.axes), tuple(message.pressed_buttons), message.reason))
+        records.append(
+            (message.monotonic_ns, tuple(message.axes), tuple(message.pressed_buttons), message.reason)
+        )
     return len(rows) + len(records)
 
 
@@ -80,7 +90,16 @@ def main() -> None:
     args.cache.mkdir(parents=True, exist_ok=True)
     fast = SessionValidator(SessionValidator.Settings(sample_windows=0))
     sampled = SessionValidator(SessionValidator.Settings())
-    header = ("session", "frames", "records", "validate s", "goal 2 s / t", "+sample s", "baseline s", "speedup")
+    header = (
+        "session",
+        "frames",
+        "records",
+        "validate s",
+        "goal 2 s / t",
+        "+sample s",
+        "baseline s",
+        "speedup",
+    )
     print("  ".join(f"{h:>12}" for h in header))
     for minutes in args.minutes:
         path = session_for(minutes, args.cache)
@@ -102,8 +121,10 @@ def main() -> None:
             f"{t_base / t_fast:.1f}x",
         )
         print("  ".join(f"{c:>12}" for c in row), flush=True)
-    print("goal: a 60-minute session validates in <= 2 s (goal ratio >= 1.0 at 60 min; shorter sessions "
-          "pro rata); baseline = reading the same files with csv + protobuf per record, same run")
+    print(
+        "goal: a 60-minute session validates in <= 2 s (goal ratio >= 1.0 at 60 min; shorter sessions "
+        "pro rata); baseline = reading the same files with csv + protobuf per record, same run"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,10 @@ def main(cfg: DictConfig) -> int:
         if result.originals:
             print(f"{session}: originals kept as {', '.join(result.originals)}")
         report = validator.check(session)
-        print(f"{session}: validation: {report.verdict}" + (f" ({'; '.join(report.reasons)})" if report.reasons else ""))
+        print(
+            f"{session}: validation: {report.verdict}"
+            + (f" ({'; '.join(report.reasons)})" if report.reasons else "")
+        )
         if report.verdict == "FAIL" or result.problems:
             status = 1
     return status

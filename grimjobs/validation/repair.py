@@ -93,7 +93,9 @@ def _write_sync_rows(path: Path, frame_index: np.ndarray, times: np.ndarray, pts
             np.savetxt(file, np.column_stack((frame_index, times, pts)), fmt="%d", delimiter=",")
 
 
-def repair_sync(session: Path, video_pts: np.ndarray | None, keep: bool, dry_run: bool, result: RepairResult) -> None:
+def repair_sync(
+    session: Path, video_pts: np.ndarray | None, keep: bool, dry_run: bool, result: RepairResult
+) -> None:
     """Drop a torn last row, and rows for frames the (repaired) video no longer holds."""
     file = session / SYNC
     if not file.is_file():
@@ -147,9 +149,10 @@ def repair_video(
         return info.pts
     repaired = file.with_name(file.name + ".repair")
     kept: list[int] = []
-    with av.open(str(file)) as source, av.open(
-        str(repaired), mode="w", format="mp4", container_options=FRAGMENTED_MP4
-    ) as target:
+    with (
+        av.open(str(file)) as source,
+        av.open(str(repaired), mode="w", format="mp4", container_options=FRAGMENTED_MP4) as target,
+    ):
         in_stream = source.streams.video[0]
         out_stream = target.add_stream_from_template(in_stream)
         complete = info.pts if sync_pts is None else info.pts[np.isin(info.pts, sync_pts)]
@@ -168,7 +171,9 @@ def repair_video(
     check = demux(repaired)
     if not check.readable or check.error or check.packets != len(kept):
         repaired.unlink()
-        raise RepairError(f"{CAPTURE}: the remuxed copy does not demux cleanly ({check.error or check.packets})")
+        raise RepairError(
+            f"{CAPTURE}: the remuxed copy does not demux cleanly ({check.error or check.packets})"
+        )
     _swap(file, repaired, keep, result, dry_run)
     what = f"{CAPTURE}: remuxed the {len(kept)} frames that demux into a playable file"
     if info.error:
@@ -193,6 +198,8 @@ def repair_session(session: Path, keep_originals: bool = True, dry_run: bool = F
     if result.changed and not dry_run:
         log = session / REPAIR_LOG
         history = json.loads(log.read_text()) if log.is_file() else []
-        history.append({"actions": result.actions, "problems": result.problems, "originals": result.originals})
+        history.append(
+            {"actions": result.actions, "problems": result.problems, "originals": result.originals}
+        )
         log.write_text(json.dumps(history, indent=2) + "\n")
     return result

@@ -47,7 +47,9 @@ def plot_intervals(report: SessionReport, path: Path) -> str | None:
     if intervals is None or len(intervals) == 0:
         return None
     fig, ax = _figure()
-    top = max(float(np.percentile(intervals, 99.9)) * 1.2, float(report.metrics.get("nominal_interval_ms", 0)) * 2)
+    top = max(
+        float(np.percentile(intervals, 99.9)) * 1.2, float(report.metrics.get("nominal_interval_ms", 0)) * 2
+    )
     ax.hist(np.clip(intervals, 0, top), bins=120, range=(0, top), color="#0969da")
     ax.set_yscale("log")
     nominal = report.metrics.get("nominal_interval_ms")
@@ -120,10 +122,13 @@ def write_reports(reports: Sequence[SessionReport], folder: Path) -> Path:
             plot(report, folder / f"{slug}_{name}.png")
             for name, plot in (("intervals", plot_intervals), ("drift", plot_drift), ("input", plot_input))
         ]
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in report.reasons) or "<li>no problems found</li>"
+        reasons = (
+            "".join(f"<li>{html.escape(r)}</li>" for r in report.reasons) or "<li>no problems found</li>"
+        )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)
         metrics = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in report.metrics.items()
+            f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+            for k, v in report.metrics.items()
         )
         figures = "".join(f'<a href="{name}"><img src="{name}" alt="{name}"></a>' for name in images if name)
         sections.append(

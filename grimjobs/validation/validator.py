@@ -285,7 +285,9 @@ class SessionValidator:
         rows = len(sync) if sync is not None else 0
         if sync is not None and rows:
             if info.packets == rows + 1 and sync.torn:
-                report.warn(f"truncated: the last video frame's {SYNC} row was cut off (repair drops the frame)")
+                report.warn(
+                    f"truncated: the last video frame's {SYNC} row was cut off (repair drops the frame)"
+                )
             elif info.packets > rows:
                 report.fail(
                     f"{CAPTURE} holds {info.packets} frames but {SYNC} only {rows}: frames without a time"

@@ -14,7 +14,9 @@ from tests.conftest import run_grimjobs
 
 def test_real_recorded_session_validates_pass(tmp_path: Path) -> None:
     session = tmp_path / "rec"
-    done = run_grimjobs("record", "capture.duration=2", "input=none", "validate=false", f"hydra.run.dir={session}")
+    done = run_grimjobs(
+        "record", "capture.duration=2", "input=none", "validate=false", f"hydra.run.dir={session}"
+    )
     assert done.returncode == 0, done.stderr
     checked = run_grimjobs("validate", f"path={session}", "format=json", f"hydra.run.dir={tmp_path / 'v'}")
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -28,7 +30,9 @@ def test_folder_of_sessions_csv_and_exit_status(tmp_path: Path) -> None:
     write_session(tmp_path / "sessions" / "good")
     bad = write_session(tmp_path / "sessions" / "bad")
     (bad / SYNC).unlink()
-    done = run_grimjobs("validate", f"path={tmp_path / 'sessions'}", "format=csv", f"hydra.run.dir={tmp_path / 'v'}")
+    done = run_grimjobs(
+        "validate", f"path={tmp_path / 'sessions'}", "format=csv", f"hydra.run.dir={tmp_path / 'v'}"
+    )
     assert done.returncode == 1
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert [(Path(r["session"]).name, r["verdict"]) for r in rows] == [("bad", "FAIL"), ("good", "PASS")]

@@ -35,7 +35,9 @@ def test_killed_session_repairs_to_pass_and_keeps_originals(tmp_path: Path) -> N
 
     result = repair_session(session)
     assert not result.problems
-    assert any(ACTIONS in a for a in result.actions) and any(CAPTURE in a and "remuxed" in a for a in result.actions)
+    assert any(ACTIONS in a for a in result.actions) and any(
+        CAPTURE in a and "remuxed" in a for a in result.actions
+    )
     for name, data in before.items():  # the originals, byte for byte
         assert (session / f"{name}.orig").read_bytes() == data
     table = read_actions_table(session / ACTIONS)

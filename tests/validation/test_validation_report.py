@@ -20,7 +20,11 @@ def test_report_writes_three_plots_and_an_index(tmp_path: Path) -> None:
     ]
     index = write_reports(reports, tmp_path / "report")
     pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
-    assert pngs == [f"{i:03d}_{n}_{k}.png" for i, n in enumerate(["good", "frozen"]) for k in ("drift", "input", "intervals")]
+    assert pngs == [
+        f"{i:03d}_{n}_{k}.png"
+        for i, n in enumerate(["good", "frozen"])
+        for k in ("drift", "input", "intervals")
+    ]
     assert all((tmp_path / "report" / name).read_bytes().startswith(PNG) for name in pngs)
     page = index.read_text()
     assert all(f'src="{name}"' in page for name in pngs)

@@ -13,7 +13,7 @@ from grimjobs.validation.validator import SessionReport, SessionValidator
 
 
 def check(path: Path, **settings: object) -> SessionReport:
-    return SessionValidator(SessionValidator.Settings(**settings)).check(path)
+    return SessionValidator(SessionValidator.Settings.model_validate(settings)).check(path)
 
 
 def reasons(report: SessionReport) -> str:

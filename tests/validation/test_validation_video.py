@@ -19,7 +19,7 @@ def encode_with_bframes(path: Path, frames: int = 75) -> None:
 
     width, height = min_size()
     width, height = max(width, 160) // 2 * 2, max(height, 96) // 2 * 2
-    encoder = X264Encoder(X264Encoder.Settings())
+    encoder = X264Encoder(X264Encoder.Settings.model_validate({}))
     encoder.open(path, FrameFormat(width, height, "rgb24"), 30.0)
     renderer = PatternRenderer(width, height)
     pixels = np.zeros((height, width, 3), np.uint8)
@@ -32,7 +32,12 @@ def encode_with_bframes(path: Path, frames: int = 75) -> None:
 def pyav_packets(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
         return np.array(
-            [(p.pts, p.pos + p.size, p.is_keyframe) for p in container.demux(container.streams.video[0]) if p.size], np.int64
+            [
+                (p.pts, (p.pos or 0) + p.size, p.is_keyframe)
+                for p in container.demux(container.streams.video[0])
+                if p.size
+            ],
+            np.int64,
         )
 
 
