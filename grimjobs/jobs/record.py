@@ -77,6 +77,9 @@ def main(cfg: DictConfig) -> int:
     recorder = Recorder(session_dir, source, encoder, device, publisher, status=status_enabled(cfg.status))
     result = recorder.run()
     summary = summarize(cfg, result)
+    # Written as soon as the files are final (the validator reads it too); rewritten with the
+    # quality and validation results below.
+    write_summary(session_dir / SUMMARY, summary)
     summary["quality"] = quality_summary(session_dir, quality, result, status=status_enabled(cfg.status))
     status = 0
     if validator is not None:
