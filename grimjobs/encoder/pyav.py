@@ -54,7 +54,7 @@ class PyAVEncoder(VideoEncoder):
             str(path), mode="w", format="mp4", container_options=self.container_options()
         )
         self._options = self.codec_options(fps)
-        stream = self._container.add_stream(self.codec, options=self._options)
+        stream: Any = self._container.add_stream(self.codec, options=self._options)
         stream.width, stream.height = fmt.width, fmt.height
         stream.pix_fmt = self.pixel_format
         stream.time_base = TIME_BASE
