@@ -71,7 +71,8 @@ def main(cfg: DictConfig) -> int:
     validator = build(cfg.validation, "validation") if cfg.validate else None
     capture_node = OmegaConf.to_container(cfg.capture, resolve=True)
     assert isinstance(capture_node, dict)
-    quality = plan_quality(cfg.get("quality", "auto"), {str(k): v for k, v in capture_node.items()}, cfg.get("quality_every", 1))
+    capture_settings = {str(k): v for k, v in capture_node.items()}
+    quality = plan_quality(cfg.get("quality", "auto"), capture_settings, cfg.get("quality_every", 1))
 
     session_dir = run_dir()
     recorder = Recorder(session_dir, source, encoder, device, publisher, status=status_enabled(cfg.status))
