@@ -75,7 +75,7 @@ def test_keys_step_the_offline_view_in_a_window(
             subprocess.run([xdotool, "key", "--delay", "30", key], env=env, check=True, timeout=10)
         time.sleep(0.3)
         subprocess.run([xdotool, "key", "q"], env=env, check=True, timeout=10)
-        stdout, stderr = process.communicate(timeout=20)
+        _, stderr = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
