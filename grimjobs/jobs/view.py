@@ -42,6 +42,7 @@ class ViewSettings(Settings):
     frame: int = Field(0, ge=0)
     window: Literal["auto"] | bool = "auto"
     paused: bool = False
+    diff: bool = False
     speed: float = Field(1.0, gt=0)
     loop: bool = False
     width: int = Field(1280, ge=320, le=7680)

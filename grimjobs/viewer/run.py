@@ -95,6 +95,7 @@ def run_offline(settings: ViewSettings) -> int:
         log.warning("%s", warning)
     view = OfflineView(session, video, settings.frame, settings.speed, settings.loop)
     view.paused = settings.paused
+    view.diff = settings.diff
     renderer = Renderer(settings.width, settings.height)
     try:
         if settings.use_window:
@@ -154,6 +155,7 @@ def run_live(settings: ViewSettings) -> int:
         if url:
             _check_url(name, url)
     view = LiveView(live, urls)
+    view.diff = settings.diff
     feeds = Feeds(view, settings.reconnect_delay_s, settings.max_payload)
     renderer = Renderer(settings.width, settings.height)
     feeds.start()
