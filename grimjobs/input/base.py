@@ -38,6 +38,11 @@ class InputDevice(ABC):
         """Read pending events (waiting up to `timeout_s` for the first), emit snapshots, return
         how many events were read."""
 
+    def end_at(self, end_ns: int) -> None:  # noqa: B027 - only input generators care
+        """The recording ended at `end_ns` (the capture schedule's last moment). A device that
+        generates input itself (a script) plays nothing after it, so the last poll, which may run
+        late on a loaded machine, records the same steps every time."""
+
     def close(self, emit: Emit | None = None) -> None:  # noqa: B027 - nothing to release by default
         """Release devices; a device may emit a final (neutral) snapshot through `emit`."""
 

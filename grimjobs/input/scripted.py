@@ -167,6 +167,7 @@ class ScriptedInput(SdlInput):
         self.timeline = Timeline.from_settings(self.settings)
         self.steps_played = 0
         self._start_ns = 0
+        self._end_ns: int | None = None
 
     def selector(self) -> PadSelector:
         return PadSelector(instance_id=self.virtual.instance_id)
@@ -191,6 +192,8 @@ class ScriptedInput(SdlInput):
             return 0
         if not self._start_ns:
             self._start_ns = now
+        if self._end_ns is not None:
+            now = min(now, self._end_ns)
         events = 0
         for action in self.timeline.due(now - self._start_ns):
             if action.kind == "button":
@@ -201,6 +204,9 @@ class ScriptedInput(SdlInput):
             # One step, one pump: every step's event is read before the next step can mask it.
             events += self.hub.pump()
         return events
+
+    def end_at(self, end_ns: int) -> None:
+        self._end_ns = end_ns
 
     def _next_wake_ns(self) -> int | None:
         offset = self.timeline.next_ns()

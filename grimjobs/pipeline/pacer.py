@@ -53,6 +53,7 @@ class CaptureLoop:
         self.grab_ns_max = 0
         self.wake_late_ns_max = 0  # worst lateness of a slot that was still taken
         self.end_reason = "running"
+        self.end_ns = 0
         self.error: BaseException | None = None
 
     def _wait_until(self, deadline: int) -> None:
@@ -132,6 +133,8 @@ class CaptureLoop:
             log.exception("capture failed")
         finally:
             self.slots = slot
+            # Where the recording ends on the schedule (not when this thread got to run again).
+            self.end_ns = min(now_ns(), due(slot)) if s.paced else now_ns()
             self.frames.put(None)
 
     def stats(self) -> dict[str, int | float]:

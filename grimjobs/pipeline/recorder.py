@@ -260,6 +260,7 @@ class Recorder:
         finally:
             self.stop.set()
             capture_thread.join()
+            self.device.end_at(self.capture_loop.end_ns)
             self.device.poll(actions.write, 0.0)  # events that arrived before the last frame
             self.device.close(actions.write)
             encode_thread.join()
