@@ -122,7 +122,7 @@ def hydra_job(job: str) -> Callable[[Callable[[DictConfig], int | None]], Callab
             except KeyboardInterrupt:
                 print(f"grimjobs {job}: interrupted", file=sys.stderr, flush=True)
                 status = 130
-            if status and not _is_multirun():
+            if status and not is_multirun():
                 sys.exit(status)
             return status
 
@@ -141,7 +141,7 @@ def _log_to_file(level: int, message: str) -> None:
             handler.handle(record)
 
 
-def _is_multirun() -> bool:
+def is_multirun() -> bool:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 

@@ -14,7 +14,7 @@ from grimjobs.game import Game
 from grimjobs.input.base import InputDevice
 from grimjobs.pipeline.recorder import Recorder, RecordingResult
 from grimjobs.quality.measure import plan_quality, quality_summary
-from grimjobs.runner import build, hydra_job, run_dir
+from grimjobs.runner import build, hydra_job, is_multirun, run_dir
 from grimjobs.session import SUMMARY
 from grimjobs.session.summary import environment, write_summary
 from grimjobs.stream.base import FramePublisher
@@ -72,7 +72,9 @@ def main(cfg: DictConfig) -> int:
     capture_node = OmegaConf.to_container(cfg.capture, resolve=True)
     assert isinstance(capture_node, dict)
     capture_settings = {str(k): v for k, v in capture_node.items()}
-    quality = plan_quality(cfg.get("quality", "auto"), capture_settings, cfg.get("quality_every", 1))
+    quality = plan_quality(
+        cfg.get("quality", "auto"), capture_settings, cfg.get("quality_every", 1), sweep=is_multirun()
+    )
 
     session_dir = run_dir()
     recorder = Recorder(session_dir, source, encoder, device, publisher, status=status_enabled(cfg.status))

@@ -44,8 +44,12 @@ class QualityPlan:
     indexed: bool = False  # the source draws its slot index into the picture
 
 
-def plan_quality(setting: Any, capture: Mapping[str, Any], every: Any = 1) -> QualityPlan:
-    """`setting` is the `quality` key of conf/record.yaml: auto, true or false."""
+def plan_quality(setting: Any, capture: Mapping[str, Any], every: Any = 1, sweep: bool = True) -> QualityPlan:
+    """`setting` is the `quality` key of conf/record.yaml: auto, true or false.
+
+    `auto` measures sweep members (`-m`, where choosing settings is the point) whose source can be
+    replayed; a single recording skips the extra decode unless `quality=true`.
+    """
     if setting not in ("auto", True, False):
         raise UserError(
             f"quality={setting!r} is not allowed: use quality=auto, quality=true or quality=false"
@@ -58,6 +62,8 @@ def plan_quality(setting: Any, capture: Mapping[str, Any], every: Any = 1) -> Qu
     name = cls.__module__.rpartition(".")[2]
     if setting is False:
         return QualityPlan(False, "quality=false", capture, every, indexed)
+    if setting == "auto" and not sweep:
+        return QualityPlan(False, "quality=auto measures multirun sweeps; set quality=true for this run", capture, every, indexed)
     if not reproducible:
         if setting is True:
             raise UserError(
