@@ -1,0 +1,1 @@
+"""From sessions to datasets: action definitions, mapping profiles, per-frame alignment, export writers."""
