@@ -75,10 +75,7 @@ def target_class(node: DictConfig | Mapping[str, Any], key: str) -> type[Any]:
 
 def validate_settings(cls: type[Any], node: DictConfig | Mapping[str, Any], key: str) -> Any:
     """Validate a config node against `cls.Settings`; the error names the key, value and rule."""
-    if isinstance(node, DictConfig):
-        raw = OmegaConf.to_container(node, resolve=True)
-    else:
-        raw = dict(node)
+    raw = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
     assert isinstance(raw, dict)
     values = {str(k): v for k, v in raw.items() if k != "_target_"}
     try:
@@ -135,7 +132,7 @@ def hydra_job(job: str) -> Callable[[Callable[[DictConfig], int | None]], Callab
 
 def _log_to_file(level: int, message: str) -> None:
     """Put a message in the job log only; the console gets its own single line."""
-    record = log.makeRecord(log.name, level, __file__, 0, message, None, None)
+    record = log.makeRecord(log.name, level, __file__, 0, message, (), None)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)

@@ -54,7 +54,17 @@ def start_xvfb(width: int = 1920, height: int = 1080) -> XServer:
     for _attempt in range(5):
         number = _free_display()
         process = subprocess.Popen(
-            [xvfb, f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-ac", "-noreset"],
+            [
+                xvfb,
+                f":{number}",
+                "-screen",
+                "0",
+                f"{width}x{height}x24",
+                "-nolisten",
+                "tcp",
+                "-ac",
+                "-noreset",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
 from pydantic import Field, model_validator
-from typing import Self
 
 from grimjobs.capture.base import CaptureSettings, CaptureSource
 from grimjobs.capture.pattern import PatternRenderer, min_size
@@ -19,7 +20,9 @@ class SyntheticSettings(CaptureSettings):
     def _big_enough(self) -> Self:
         min_w, min_h = min_size()
         if self.width < min_w or self.height < min_h:
-            raise ValueError(f"the test pattern needs at least {min_w}x{min_h}, got {self.width}x{self.height}")
+            raise ValueError(
+                f"the test pattern needs at least {min_w}x{min_h}, got {self.width}x{self.height}"
+            )
         return self
 
 

@@ -19,9 +19,10 @@ class X264Settings(EncoderSettings):
     preset: X264Preset = "veryfast"
     gop_seconds: float = Field(2.0, gt=0, le=2.0, description="seconds between keyframes, at most 2")
     pixel_format: Literal["yuv420p", "yuv422p", "yuv444p"] = "yuv420p"
-    tune: Literal["film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode", "zerolatency"] | None = (
-        None
-    )
+    tune: (
+        Literal["film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode", "zerolatency"]
+        | None
+    ) = None
 
 
 class X264Encoder(PyAVEncoder):

@@ -52,7 +52,11 @@ def summarize(cfg: DictConfig, result: RecordingResult) -> dict[str, Any]:
             if result.encoder and result.duration_s > 0
             else None,
         },
-        "input": {"events": result.input_events, "records": result.input_records, "stats": result.input_stats},
+        "input": {
+            "events": result.input_events,
+            "records": result.input_records,
+            "stats": result.input_stats,
+        },
         "stream": result.stream_stats,
         "wall_seconds": round(result.wall_seconds, 3),
         "cpu_seconds": round(result.cpu_seconds, 3),
@@ -92,7 +96,11 @@ def main(cfg: DictConfig) -> int:
     write_summary(session_dir / SUMMARY, summary)
     log.info(
         "recorded %d frames (%d dropped) in %.1f s, %.2f fps, %d input events",
-        result.frames, result.dropped, result.duration_s, result.effective_fps, result.input_events,
+        result.frames,
+        result.dropped,
+        result.duration_s,
+        result.effective_fps,
+        result.input_events,
     )
     print(f"session: {session_dir}")
     if validator is not None:

@@ -25,7 +25,9 @@ def saved_run(folder: Path) -> tuple[str, list[str], Path]:
 
     hydra_yaml = folder / ".hydra" / "hydra.yaml"
     if not hydra_yaml.is_file():
-        raise UserError(f"{folder}: not a run folder (no .hydra/hydra.yaml); pass a folder under outputs/ or multirun/")
+        raise UserError(
+            f"{folder}: not a run folder (no .hydra/hydra.yaml); pass a folder under outputs/ or multirun/"
+        )
     hydra_cfg = OmegaConf.load(hydra_yaml).hydra
     job = str(hydra_cfg.job.name)
     if job not in JOBS or job == "rerun":
@@ -79,7 +81,10 @@ def pinned_overrides(job: str, overrides: list[str], saved_config: Path) -> list
     for key in now_leaves.keys() - before_leaves.keys():
         pins.append(f"~{key}")
     if pins:
-        print(f"grimjobs rerun: conf/ changed since this run; pinning the saved values: {' '.join(pins)}", file=sys.stderr)
+        print(
+            f"grimjobs rerun: conf/ changed since this run; pinning the saved values: {' '.join(pins)}",
+            file=sys.stderr,
+        )
     return pins
 
 
@@ -88,7 +93,9 @@ def rerun_argv(args: list[str]) -> tuple[str, list[str]]:
     import os
 
     if not args:
-        raise SystemExit("grimjobs rerun: error: give a run folder: grimjobs rerun outputs/<date>/<time>_<job> [overrides]")
+        raise SystemExit(
+            "grimjobs rerun: error: give a run folder: grimjobs rerun outputs/<date>/<time>_<job> [overrides]"
+        )
     first, extra = args[0], args[1:]
     folder = Path(first.removeprefix("path=")).expanduser()
     try:

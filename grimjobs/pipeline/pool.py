@@ -55,7 +55,9 @@ class FramePool:
         """A free buffer with one reference, or None when every buffer stayed in use for
         `timeout_s` (for a paced capture, a drop)."""
         with self._lock:
-            if not self._free and (timeout_s <= 0 or not self._lock.wait_for(lambda: bool(self._free), timeout_s)):
+            if not self._free and (
+                timeout_s <= 0 or not self._lock.wait_for(lambda: bool(self._free), timeout_s)
+            ):
                 return None
             ref = self._free.popleft()
             ref._refs = 1

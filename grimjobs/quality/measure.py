@@ -63,7 +63,13 @@ def plan_quality(setting: Any, capture: Mapping[str, Any], every: Any = 1, sweep
     if setting is False:
         return QualityPlan(False, "quality=false", capture, every, indexed)
     if setting == "auto" and not sweep:
-        return QualityPlan(False, "quality=auto measures multirun sweeps; set quality=true for this run", capture, every, indexed)
+        return QualityPlan(
+            False,
+            "quality=auto measures multirun sweeps; set quality=true for this run",
+            capture,
+            every,
+            indexed,
+        )
     if not reproducible:
         if setting is True:
             raise UserError(

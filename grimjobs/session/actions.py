@@ -432,7 +432,7 @@ def _decode_slowly(
     for index in slow:
         offset, length = int(starts[index]), int(lengths[index])
         try:
-            message.ParseFromString(view[offset + 4 : offset + 4 + length])
+            message.ParseFromString(view[offset + 4 : offset + 4 + length])  # type: ignore[arg-type]  # upb parses any buffer, no copy
         except Exception as exc:  # protobuf raises DecodeError, a plain Exception subclass
             message_text = f"{name}: record at byte {offset} is not a GamepadState: {exc}"
             raise ActionsFormatError(message_text) from None

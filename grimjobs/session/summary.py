@@ -11,7 +11,18 @@ from typing import Any
 
 from grimjobs import __version__
 
-PACKAGES = ("av", "numpy", "hydra-core", "omegaconf", "pydantic", "protobuf", "mss", "pysdl2", "pysdl2-dll", "msgpack")
+PACKAGES = (
+    "av",
+    "numpy",
+    "hydra-core",
+    "omegaconf",
+    "pydantic",
+    "protobuf",
+    "mss",
+    "pysdl2",
+    "pysdl2-dll",
+    "msgpack",
+)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -30,7 +41,11 @@ def git_revision(where: Path | None = None) -> str | None:
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=where, capture_output=True, text=True, timeout=5, check=False,
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

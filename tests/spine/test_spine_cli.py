@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import Field
@@ -47,7 +48,7 @@ def test_every_job_has_a_module_and_a_primary_config() -> None:
     ],
 )
 def test_bad_value_exits_nonzero_with_one_line_naming_key_and_rule(
-    override: str, expected: str, tmp_path: os.PathLike[str]
+    override: str, expected: str, tmp_path: Path
 ) -> None:
     result = run_grimjobs("record", "input=none", override, f"hydra.run.dir={tmp_path}/run")
     assert result.returncode == 2
@@ -67,7 +68,9 @@ class _Thing:
 
 
 def test_build_rejects_targets_outside_the_package() -> None:
-    with pytest.raises(ConfigError, match=r"capture._target_='os.path.join': must name a class under grimjobs"):
+    with pytest.raises(
+        ConfigError, match=r"capture._target_='os.path.join': must name a class under grimjobs"
+    ):
         build({"_target_": "os.path.join"}, "capture")
 
 
@@ -86,22 +89,36 @@ def test_build_rejects_a_class_of_the_wrong_kind() -> None:
 def test_cfg_job_prints_the_composed_config_without_running() -> None:
     result = run_grimjobs("record", "--cfg", "job", "input=none", "encoder.crf=30")
     assert result.returncode == 0, result.stderr
-    assert "crf: 30" in result.stdout and "_target_: grimjobs.capture.synthetic.SyntheticSource" in result.stdout
+    assert (
+        "crf: 30" in result.stdout and "_target_: grimjobs.capture.synthetic.SyntheticSource" in result.stdout
+    )
 
 
 def test_shell_completion_completes_job_names_and_each_jobs_overrides() -> None:
     env = {**os.environ, "COMP_LINE": "grimjobs re"}
     jobs = subprocess.run(
-        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert set(jobs.stdout.split()) == {"record", "repair", "replay", "rerun", "report"}
     env["COMP_LINE"] = "grimjobs record enc"
     overrides = subprocess.run(
-        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "encoder=" in overrides.stdout.split()
     env["COMP_LINE"] = "grimjobs record encoder="
     options = subprocess.run(
-        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "encoder=x264" in options.stdout.split()

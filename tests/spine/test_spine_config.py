@@ -50,7 +50,7 @@ def test_primary_config_composes(job: str, hydra_conf: None) -> None:
 )
 def test_group_option_composes_and_builds(group: str, option: str, hydra_conf: None) -> None:
     cfg = _compose("record", [f"{group}={option}", *EXTRA.get(f"{group}/{option}", [])])
-    component = build(cfg[group], group)
+    component: object = build(cfg[group], group)
     assert type(component).__module__.startswith("grimjobs.")
 
 
@@ -62,6 +62,8 @@ def test_each_group_folder_mirrors_a_component_folder() -> None:
             if group in ("game", "validation"):
                 continue  # data, not one class per option
             cfg_text = (CONF / group / f"{option}.yaml").read_text()
-            target = next(line.split(":", 1)[1].strip() for line in cfg_text.splitlines() if line.startswith("_target_"))
+            target = next(
+                line.split(":", 1)[1].strip() for line in cfg_text.splitlines() if line.startswith("_target_")
+            )
             module = target.rsplit(".", 1)[0]
             assert module.startswith(f"grimjobs.{group}."), f"conf/{group}/{option}.yaml -> {target}"

@@ -49,7 +49,8 @@ def test_actions_writer_bytes_equal_a_seed_reader_s_expectation(tmp_path: Path) 
         writer.write(snapshot)
     writer.close()
     expected = b"".join(
-        seed_record(s.monotonic_ns, list(s.axes), list(s.pressed_buttons), list(s.pressed_keys)) for s in snapshots
+        seed_record(s.monotonic_ns, list(s.axes), list(s.pressed_buttons), list(s.pressed_keys))
+        for s in snapshots
     )
     assert path.read_bytes() == expected
 
@@ -69,7 +70,9 @@ def test_records_written_by_the_cpp_layout_read_back(tmp_path: Path) -> None:
 def test_grimjobs_extension_fields_round_trip_and_a_torn_tail_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "actions.bin"
     writer = ActionsWriter(path)
-    writer.write(InputSnapshot(7, (0.1,), (1,), (4,), pressed_mouse_buttons=(1, 3), mouse=(-5, 900), reason=1))
+    writer.write(
+        InputSnapshot(7, (0.1,), (1,), (4,), pressed_mouse_buttons=(1, 3), mouse=(-5, 900), reason=1)
+    )
     writer.close()
     whole = path.read_bytes()
     path.write_bytes(whole + whole[:5])  # a crash in the middle of the next record

@@ -23,19 +23,30 @@ def test_wheel_install_runs_from_another_folder(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = subprocess.run(
-        [str(python), "-c", "import grimjobs, grimjobs.config_dir as c; print(grimjobs.__file__); print(c.config_dir())"],
-        cwd=elsewhere, capture_output=True, text=True, check=True,
+        [
+            str(python),
+            "-c",
+            "import grimjobs, grimjobs.config_dir as c; print(grimjobs.__file__); print(c.config_dir())",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert str(venv) in where[0] and where[1].startswith(str(venv))  # the installed copy, not the checkout
     cfg = subprocess.run(
         [str(python), "-m", "grimjobs", "record", "--cfg", "job", "encoder=x264"],
-        cwd=elsewhere, capture_output=True, text=True,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
     )
     assert cfg.returncode == 0, cfg.stderr[-2000:]
     assert "grimjobs.encoder.x264.X264Encoder" in cfg.stdout
     run = subprocess.run(
         [str(venv / "bin" / "grimjobs"), "record", "capture.duration=1", "input=none", "validate=false"],
-        cwd=elsewhere, capture_output=True, text=True,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert list((elsewhere / "outputs").rglob("capture.mp4"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -18,26 +19,42 @@ from tests.conftest import require_tool, run_grimjobs
 
 def decoded_indices(video: Path) -> tuple[list[int | None], list[int]]:
     """Pattern index and pts of every frame, in presentation order."""
-    indices, pts = [], []
+    indices: list[int | None] = []
+    pts: list[int] = []
     with av.open(str(video)) as container:
         for frame in container.decode(video=0):
             indices.append(decode_index(frame.to_ndarray(format="rgb24")))
-            pts.append(frame.pts)
+            pts.append(-1 if frame.pts is None else frame.pts)
     return indices, pts
 
 
 def ffprobe_frames(video: Path) -> int:
     ffprobe = require_tool("ffprobe")
     out = subprocess.run(
-        [ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0",
-         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(video)],
-        capture_output=True, text=True, check=True,
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(video),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(out.stdout.strip())
 
 
 @pytest.fixture(scope="module")
-def default_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def default_session(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     run = tmp_path_factory.mktemp("record") / "run"
     # The README's run command, with only the run folder pinned so the test can find it.
     result = run_grimjobs("record", f"hydra.run.dir={run}")
@@ -45,9 +62,18 @@ def default_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, sub
     return run, result
 
 
-def test_default_record_writes_a_validated_session(default_session: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_default_record_writes_a_validated_session(
+    default_session: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     run, result = default_session
-    for name in ("capture.mp4", "sync.csv", "actions.bin", "summary.json", ".hydra/config.yaml", "record.log"):
+    for name in (
+        "capture.mp4",
+        "sync.csv",
+        "actions.bin",
+        "summary.json",
+        ".hydra/config.yaml",
+        "record.log",
+    ):
         assert (run / name).is_file(), name
     assert f"session: {run}" in result.stdout
     assert "validation: PASS" in result.stdout
@@ -61,19 +87,20 @@ def test_every_video_frame_is_the_source_frame_its_sync_row_says(
     indices, pts = decoded_indices(run / "capture.mp4")
     assert len(indices) == len(sync) == ffprobe_frames(run / "capture.mp4")
     assert None not in indices
+    slots = [i for i in indices if i is not None]
     # Presentation order: pts in the file equal sync.csv's, and the pattern (the capture slot)
     # only moves forward; gaps are exactly the dropped slots.
     assert pts == sync.pts.tolist()
-    assert all(b > a for a, b in zip(indices, indices[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(slots))
     summary = json.loads((run / "summary.json").read_text())
     assert summary["frames"] == len(sync)
-    assert indices[-1] - indices[0] + 1 == summary["frames"] + summary["dropped"] or summary["dropped"] > 0
+    assert slots[-1] - slots[0] + 1 == summary["frames"] + summary["dropped"] or summary["dropped"] > 0
     # ~10 s at 30 fps on the recording clock, frame times strictly increasing.
     assert np.all(np.diff(sync.monotonic_ns) > 0)
     assert 9.5 < (sync.monotonic_ns[-1] - sync.monotonic_ns[0]) / 1e9 < 10.5
     # The slot a frame was taken for matches its capture time (within a frame period).
     slot_time = (sync.monotonic_ns - sync.monotonic_ns[0]) / 1e9 * 30
-    assert np.all(np.abs(slot_time - (np.array(indices) - indices[0])) < 1.0)
+    assert np.all(np.abs(slot_time - (np.array(slots) - slots[0])) < 1.0)
 
 
 def test_scripted_input_went_through_sdl_into_actions_bin(
@@ -92,7 +119,9 @@ def test_scripted_input_went_through_sdl_into_actions_bin(
     assert any(any(abs(a) > 0.5 for a in r.axes) for r in log.records)
 
 
-def test_summary_has_what_a_dataset_builder_needs(default_session: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_summary_has_what_a_dataset_builder_needs(
+    default_session: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     run, _ = default_session
     summary = json.loads((run / "summary.json").read_text())
     for key in ("frames", "dropped", "duration_s", "effective_fps", "encoder", "input", "environment"):

@@ -12,12 +12,16 @@ from tests.spine.test_spine_record import decoded_indices
 
 def _states(run: Path) -> list[tuple[tuple[float, ...], tuple[int, ...], tuple[int, ...]]]:
     records = read_actions(run / "actions.bin").records
-    return [(tuple(round(a, 4) for a in r.axes), tuple(r.pressed_buttons), tuple(r.pressed_keys)) for r in records]
+    return [
+        (tuple(round(a, 4) for a in r.axes), tuple(r.pressed_buttons), tuple(r.pressed_keys)) for r in records
+    ]
 
 
 def test_rerun_reproduces_frames_and_actions_into_a_new_folder(tmp_path: Path) -> None:
     first = tmp_path / "first"
-    result = run_grimjobs("record", "capture.duration=3", "capture.fps=10", "validate=false", f"hydra.run.dir={first}")
+    result = run_grimjobs(
+        "record", "capture.duration=3", "capture.fps=10", "validate=false", f"hydra.run.dir={first}"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     second = tmp_path / "second"
     again = run_grimjobs("rerun", str(first), f"hydra.run.dir={second}")
@@ -42,7 +46,13 @@ def test_rerun_of_a_folder_that_is_not_a_run_is_one_line(tmp_path: Path) -> None
 
 def test_multirun_makes_one_folder_per_value(tmp_path: Path) -> None:
     result = run_grimjobs(
-        "record", "-m", "encoder.crf=18,40", "capture.duration=1", "input=none", "validate=false", cwd=tmp_path
+        "record",
+        "-m",
+        "encoder.crf=18,40",
+        "capture.duration=1",
+        "input=none",
+        "validate=false",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     members = sorted(p.parent for p in (tmp_path / "multirun").rglob("capture.mp4"))

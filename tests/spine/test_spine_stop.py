@@ -20,8 +20,19 @@ from tests.spine.test_spine_record import decoded_indices
 def test_signal_finishes_the_session(tmp_path: Path, sig: signal.Signals) -> None:
     run = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "-m", "grimjobs", "record", "capture.duration=60", "status=true", f"hydra.run.dir={run}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "grimjobs",
+            "record",
+            "capture.duration=60",
+            "status=true",
+            f"hydra.run.dir={run}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     sync = run / "sync.csv"
     deadline = time.monotonic() + 30

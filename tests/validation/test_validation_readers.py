@@ -36,7 +36,7 @@ def protobuf_reference(data: bytes) -> list[GamepadState]:
     out = []
     for _offset, payload in iter_frames(data):
         message = GamepadState()
-        message.ParseFromString(payload)
+        message.ParseFromString(payload)  # type: ignore[arg-type]
         out.append(message)
     return out
 
