@@ -463,6 +463,10 @@ def _health(track: StreamTrack[T], now_ns: int) -> StreamHealth:
 
 
 def ms(ns: int | float) -> str:
+    """A signed duration for the HUD: milliseconds, or seconds from 10 s up (clock offsets
+    between machines)."""
+    if abs(ns) >= 10 * NS_PER_S:
+        return f"{ns / NS_PER_S:+.3f} s"
     return f"{ns / NS_PER_MS:+.1f} ms"
 
 
