@@ -3,15 +3,20 @@ of a rendered image, and decoding the pattern index shown in the left pane."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from grimjobs.capture.pattern import PatternRenderer, decode_index
+from grimjobs.clock import now_ns
 from grimjobs.session import ACTIONS, CAPTURE, SYNC
 from grimjobs.session.actions import REASON_CONNECT, ActionsWriter, InputSnapshot
 from grimjobs.session.sync import SyncWriter
+from grimjobs.stream.engine import EnginePublisher
+from grimjobs.stream.server import SharedFrame, StreamServer
 from grimjobs.viewer import draw
 from grimjobs.viewer.draw import CELL_H, CELL_W, _glyphs
 from grimjobs.viewer.render import Renderer
@@ -113,3 +118,51 @@ def hud_line(image: np.ndarray, renderer: Renderer, row: int, color: draw.Color)
     return read_text(
         image, PAD, top + row * draw.LINE_H, (renderer.width - 2 * PAD) // CELL_W, color, BACKGROUND
     )
+
+
+# -- live producers (the project's own GrimStream servers on loopback) -------------------------
+
+W, H = 256, 144
+POSITIONS = [(0.0, 0.0, 0.0), (0.5, 0.25, 0.0), (1.0, 1.0, 0.0), (1.5, 0.5, 0.0)]
+
+
+@dataclass
+class Producers:
+    retail: StreamServer
+    engine: EnginePublisher
+    controls: list[tuple[str, str]] = field(default_factory=list)
+    pattern: PatternRenderer = field(default_factory=lambda: PatternRenderer(W, H, channels=4))
+    sent: int = 0
+
+    def publish(self, count: int, period_s: float = 0.004) -> None:
+        for _ in range(count):
+            pixels = np.full((H, W, 4), 255, dtype=np.uint8)
+            self.pattern.render(self.sent, pixels)
+            pixels[..., 3] = 255
+            frame = SharedFrame(self.sent, now_ns(), pixels)
+            frame.retain()
+            self.retail.publish_frame(frame)
+            frame.release()
+            self.sent += 1
+            time.sleep(period_s)
+
+    def states(self) -> None:
+        for i, position in enumerate(POSITIONS):
+            self.engine.state(
+                frame=i,
+                position=position,
+                yaw=90.0,
+                active_setup="mo_ddtws",
+                active_hotspot="computer" if i == len(POSITIONS) - 1 else None,
+                coverage={"hook.walk": i + 1},
+                events=["actor.walk"] if i == 1 else [],
+            )
+        self.engine.mark("hook.computer.use")
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.01)

@@ -6,90 +6,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from grimjobs.capture.pattern import PatternRenderer
 from grimjobs.clock import now_ns
-from grimjobs.stream import protocol as p
-from grimjobs.stream.engine import EnginePublisher
-from grimjobs.stream.server import SharedFrame, StreamServer
 from grimjobs.viewer.draw import LINE_H
 from grimjobs.viewer.feeds import Feeds
 from grimjobs.viewer.png import read_png
 from grimjobs.viewer.render import MANNY, PAD, PANE_BACKGROUND, TEXT, Renderer
 from grimjobs.viewer.views import LiveSettings, LiveView
 from tests.conftest import run_grimjobs
-from tests.viewer.helpers import hud_line, left_pane_index, read_text
-
-W, H = 256, 144
-POSITIONS = [(0.0, 0.0, 0.0), (0.5, 0.25, 0.0), (1.0, 1.0, 0.0), (1.5, 0.5, 0.0)]
-
-
-@dataclass
-class Producers:
-    retail: StreamServer
-    engine: EnginePublisher
-    controls: list[tuple[str, str]] = field(default_factory=list)
-    pattern: PatternRenderer = field(default_factory=lambda: PatternRenderer(W, H, channels=4))
-    sent: int = 0
-
-    def publish(self, count: int, period_s: float = 0.004) -> None:
-        for _ in range(count):
-            pixels = np.full((H, W, 4), 255, dtype=np.uint8)
-            self.pattern.render(self.sent, pixels)
-            pixels[..., 3] = 255
-            frame = SharedFrame(self.sent, now_ns(), pixels)
-            frame.retain()
-            self.retail.publish_frame(frame)
-            frame.release()
-            self.sent += 1
-            time.sleep(period_s)
-
-    def states(self) -> None:
-        for i, position in enumerate(POSITIONS):
-            self.engine.state(
-                frame=i,
-                position=position,
-                yaw=90.0,
-                active_setup="mo_ddtws",
-                active_hotspot="computer" if i == len(POSITIONS) - 1 else None,
-                coverage={"hook.walk": i + 1},
-                events=["actor.walk"] if i == 1 else [],
-            )
-        self.engine.mark("hook.computer.use")
-
-
-@pytest.fixture
-def producers() -> Iterator[Producers]:
-    controls: list[tuple[str, str]] = []
-
-    def on_retail(control: p.Control, peer: str) -> None:
-        controls.append(("retail", control.kind))
-
-    def on_engine(control: p.Control, peer: str) -> None:
-        controls.append(("engine", control.kind))
-
-    retail = StreamServer("tcp://127.0.0.1:0", "retail", "test", on_control=on_retail).start()
-    engine = EnginePublisher("tcp://127.0.0.1:0", build="test", on_control=on_engine).start()
-    retail.set_config(p.StreamConfig(width=W, height=H, stride_bytes=W * 4, nominal_fps=30.0))
-    try:
-        yield Producers(retail, engine, controls)
-    finally:
-        retail.close()
-        engine.close()
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.01)
+from tests.viewer.helpers import POSITIONS, H, Producers, W, hud_line, left_pane_index, read_text, wait_for
 
 
 def test_live_view_panes_hud_controls_and_reconnect(producers: Producers) -> None:

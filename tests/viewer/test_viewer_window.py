@@ -13,7 +13,17 @@ import pytest
 from grimjobs.viewer.png import read_png
 from grimjobs.viewer.render import Renderer
 from tests.conftest import ROOT, XServer, require_tool
-from tests.viewer.helpers import HEIGHT, WIDTH, GeneratedSession, hud_line, left_pane_index, write_session
+from tests.viewer.helpers import (
+    HEIGHT,
+    WIDTH,
+    GeneratedSession,
+    Producers,
+    hud_line,
+    left_pane_index,
+    write_session,
+)
+from tests.viewer.helpers import H as LIVE_H
+from tests.viewer.helpers import W as LIVE_W
 
 pytestmark = pytest.mark.xvfb
 
@@ -85,3 +95,85 @@ def test_keys_step_the_offline_view_in_a_window(
     renderer = Renderer()
     assert left_pane_index(image, renderer, WIDTH, HEIGHT) == 3
     assert hud_line(image, renderer, 1, (220, 224, 230)).startswith("frame 3/29")
+
+
+def test_scrubber_click_seeks(xvfb: XServer, session: GeneratedSession, tmp_path: Path) -> None:
+    """A real mouse click at the end of the scrubber bar shows the last frame."""
+    xdotool = require_tool("xdotool")
+    env = xvfb.env()
+    out = tmp_path / "click.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grimjobs", "view", f"path={session.path}", "paused=true", "window=true",
+         f"screenshot={out}", "max_seconds=60", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    renderer = Renderer()
+    try:
+        window = _find_window(env, "grimjobs view", process)
+        subprocess.run([xdotool, "windowfocus", "--sync", window], env=env, check=True, timeout=10)
+        bx, by, bw, bh = renderer.scrubber_box()
+        x, y = bx + bw - 2, by + bh - 4
+        subprocess.run(
+            [xdotool, "mousemove", "--window", window, str(x), str(y)], env=env, check=True, timeout=10
+        )
+        subprocess.run([xdotool, "click", "1"], env=env, check=True, timeout=10)
+        time.sleep(0.3)
+        subprocess.run([xdotool, "key", "q"], env=env, check=True, timeout=10)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert left_pane_index(read_png(out), renderer, WIDTH, HEIGHT) == 29
+
+
+def test_live_view_in_a_window(xvfb: XServer, producers: Producers, tmp_path: Path) -> None:
+    """The live view runs in a real window fed by real producers; `q` writes its last image."""
+    import threading
+
+    xdotool = require_tool("xdotool")
+    env = xvfb.env()
+    out = tmp_path / "live_window.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grimjobs", "view", f"retail={producers.retail.url}",
+         f"engine={producers.engine.url}", "window=true", f"screenshot={out}", "max_seconds=60",
+         f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    stop = threading.Event()
+
+    def produce() -> None:
+        while not stop.is_set():
+            if producers.retail.subscriber_count and producers.engine.server.subscriber_count:
+                if producers.sent == 0:
+                    time.sleep(0.2)
+                    producers.states()
+                producers.publish(1, period_s=0.03)
+            else:
+                time.sleep(0.01)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        window = _find_window(env, "grimjobs view", process)
+        deadline = time.monotonic() + 20
+        while producers.sent < 15 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        thread.join()
+        time.sleep(0.3)  # let the window show the last frame
+        subprocess.run([xdotool, "windowfocus", "--sync", window], env=env, check=True, timeout=10)
+        subprocess.run([xdotool, "key", "q"], env=env, check=True, timeout=10)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        stop.set()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    image = read_png(out)
+    renderer = Renderer()
+    assert left_pane_index(image, renderer, LIVE_W, LIVE_H) == producers.sent - 1
+    assert hud_line(image, renderer, 0, (220, 224, 230)).startswith("retail connected  ")
+    assert hud_line(image, renderer, 1, (220, 224, 230)).startswith("engine connected  ")
