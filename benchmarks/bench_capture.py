@@ -7,6 +7,7 @@
    the Xvfb with a window animating on it: dropped frames (goal 0), CPU use from summary.json.
 
     python benchmarks/bench_capture.py [--seconds 60] [--grabs 200]
+    python -m benchmarks.bench_capture [--quick]       # the table rows of benchmarks/run.py
 """
 
 from __future__ import annotations
@@ -19,28 +20,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-
-def start_xvfb(width: int, height: int) -> tuple[subprocess.Popen[bytes], str]:
-    for number in range(150, 250):
-        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        process = subprocess.Popen(
-            ["Xvfb", f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-noreset"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
-                return process, f":{number}"
-            time.sleep(0.05)
-        process.kill()
-    raise RuntimeError("could not start Xvfb")
+from benchmarks.common import Result, progress, xvfb  # noqa: E402
+from benchmarks.common import main as bench_main  # noqa: E402
 
 
 def per_grab_ms(fn: object, n: int) -> float:
@@ -52,7 +41,8 @@ def per_grab_ms(fn: object, n: int) -> float:
     return (time.perf_counter() - start) / n * 1000
 
 
-def overhead(grabs: int) -> None:
+def overhead(grabs: int) -> list[tuple[str, float, float]]:
+    """(case, ms per frame through the capture source, ms per raw mss grab of the same region)."""
     import mss
 
     from grimjobs.capture.monitor import MonitorSettings, MonitorSource
@@ -87,15 +77,17 @@ def overhead(grabs: int) -> None:
             ),
         ),
     ]
-    print(f"raw mss grab: 1280x720 {raw_720:.2f} ms, 1920x1080 {raw_1080:.2f} ms")
+    rows = []
     for name, baseline, source in cases:
         with source:
             out = np.zeros(source.format.shape, np.uint8)
             ms = per_grab_ms(lambda source=source, out=out: source.grab(out, 0), grabs)
-        print(f"{name}: {ms:.2f} ms per frame, {ms / baseline:.2f}x raw mss of the same region")
+        rows.append((name, ms, baseline))
+    return rows
 
 
-def paced(seconds: float, display: str) -> None:
+def paced(seconds: float) -> dict[str, Any]:
+    """summary.json of a paced `record capture=monitor` run on the current DISPLAY."""
     painter = subprocess.Popen(
         [
             sys.executable,
@@ -139,14 +131,17 @@ def paced(seconds: float, display: str) -> None:
                 check=False,
             )
             if result.returncode:
-                print(result.stderr)
-                return
-            summary = json.loads((Path(tmp) / "summary.json").read_text())
+                raise RuntimeError(f"record capture=monitor failed: {result.stderr.strip()[-500:]}")
+            summary: dict[str, Any] = json.loads((Path(tmp) / "summary.json").read_text())
     finally:
         painter.kill()
         painter.wait()
+    return summary
+
+
+def describe_paced(summary: dict[str, Any], seconds: float) -> str:
     slots = summary["capture_slots"]
-    print(
+    return (
         f"paced 1280x720@30 for {seconds:.0f} s (monitor 1920x1080 scaled, x264 veryfast, "
         "a 30 fps window painting): "
         f"{summary['frames']} frames, {summary['dropped']} dropped of {slots} slots "
@@ -157,21 +152,70 @@ def paced(seconds: float, display: str) -> None:
     )
 
 
+def run(quick: bool) -> list[Result]:
+    grabs = 40 if quick else 200
+    seconds = 5.0 if quick else 60.0
+    results: list[Result] = []
+    with xvfb(1920, 1080):
+        progress(f"capture: {grabs} grabs per source vs raw mss")
+        for name, ms, baseline in overhead(grabs):
+            results.append(
+                Result(
+                    name=f"{name}, per frame",
+                    value=ms,
+                    baseline=baseline,
+                    unit="ms",
+                    higher_is_better=False,
+                    baseline_name="raw mss grab, same region",
+                    note=f"mean of {grabs}",
+                )
+            )
+        progress(f"capture: paced record capture=monitor 1280x720@30 for {seconds:g} s")
+        summary = paced(seconds)
+    slots = int(summary["capture_slots"])
+    delivered = slots - int(summary["dropped"])
+    results.append(
+        Result(
+            name=f"paced 720p30 on Xvfb for {seconds:g} s: slots captured (goal 0 dropped)",
+            value=delivered,
+            baseline=slots,
+            unit="frames",
+            goal=1.0,
+            baseline_name="capture slots",
+            note=f"{summary['dropped']} dropped, {summary['capture']['stats'].get('duplicates')} duplicates",
+        )
+    )
+    results.append(
+        Result(
+            name=f"paced 720p30 for {seconds:g} s: recorder CPU (capture + x264 veryfast)",
+            value=float(summary["cpu_seconds"]),
+            baseline=float(summary["wall_seconds"]),
+            unit="s",
+            higher_is_better=False,
+            baseline_name="wall time = one core",
+            note=f"{100 * summary['cpu_seconds'] / summary['wall_seconds']:.0f} % of one core",
+        )
+    )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--grabs", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="the quick table rows of benchmarks/run.py")
     args = parser.parse_args()
-    xvfb, display = start_xvfb(1920, 1080)
-    os.environ["DISPLAY"] = display
-    try:
-        overhead(args.grabs)
-        paced(args.seconds, display)
-    finally:
-        xvfb.terminate()
-        xvfb.wait()
+    if args.quick:
+        bench_main(run)
+        return
+    with xvfb(1920, 1080):
+        rows = overhead(args.grabs)
+        print(f"raw mss grab: 1280x720 {rows[0][2]:.2f} ms, 1920x1080 {rows[1][2]:.2f} ms")
+        for name, ms, baseline in rows:
+            print(f"{name}: {ms:.2f} ms per frame, {ms / baseline:.2f}x raw mss of the same region")
+        print(describe_paced(paced(args.seconds), args.seconds))
 
 
 if __name__ == "__main__":

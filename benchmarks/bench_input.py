@@ -7,6 +7,7 @@ only notices the event (no state, no protobuf, no file). Also the forwarding lat
 virtual Xbox 360 report sent) when vgamepad has a backend here.
 
     python benchmarks/bench_input.py [--events 2000]
+    python -m benchmarks.bench_input [--quick]       # the table rows of benchmarks/run.py
 """
 
 from __future__ import annotations
@@ -14,16 +15,22 @@ from __future__ import annotations
 import argparse
 import ctypes
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from grimjobs.clock import now_ns
-from grimjobs.errors import UserError
-from grimjobs.input.sdl import SdlInput, SdlInputSettings
-from grimjobs.input.sdl_pad import VirtualPad, sdl_init, sdl_quit
-from grimjobs.jobs.replay import percentile
-from grimjobs.session.actions import ActionsWriter, InputSnapshot
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import Result, progress  # noqa: E402
+from grimjobs.clock import now_ns  # noqa: E402
+from grimjobs.errors import UserError  # noqa: E402
+from grimjobs.input.sdl import SdlInput, SdlInputSettings  # noqa: E402
+from grimjobs.input.sdl_pad import VirtualPad, sdl_init, sdl_quit  # noqa: E402
+from grimjobs.jobs.replay import percentile  # noqa: E402
+from grimjobs.session.actions import ActionsWriter, InputSnapshot  # noqa: E402
 
 
 def bare_sdl(pad: VirtualPad, events: int) -> list[int]:
@@ -98,20 +105,58 @@ def row(name: str, values: list[int]) -> str:
     return f"{name:<34} {len(values):>6} {p50:>9.1f} {p99:>9.1f} {max(us):>9.1f} {statistics.fmean(us):>9.1f}"
 
 
+def measure(events: int) -> tuple[list[int], list[int], list[int] | str]:
+    """(bare SDL latencies, event -> snapshot written latencies, forwarding latencies or why not)."""
+    pad = VirtualPad("bench pad")
+    pad.attach()
+    try:
+        baseline = bare_sdl(pad, events)
+        with tempfile.TemporaryDirectory() as folder:
+            recorded = recorder_path(pad, events, Path(folder))
+    finally:
+        pad.detach()
+    return baseline, recorded, forwarding(events)
+
+
+def run(quick: bool) -> list[Result]:
+    events = 300 if quick else 2000
+    progress(f"input: {events} SDL controller events, bare SDL loop then the recorder's path")
+    baseline, recorded, forwarded = measure(events)
+    if isinstance(forwarded, str):
+        forward_note = f"forwarding to a virtual pad: n/a here ({forwarded})"
+    else:
+        forward_note = (
+            f"state -> virtual X360 report p50 {percentile(forwarded, 50) / 1000:.1f} us, "
+            f"p99 {percentile(forwarded, 99) / 1000:.1f} us"
+        )
+    results = []
+    for q in (50, 99):
+        results.append(
+            Result(
+                name=f"input event -> snapshot written to actions.bin, p{q}",
+                value=percentile(recorded, q) / 1000,
+                baseline=percentile(baseline, q) / 1000,
+                unit="us",
+                higher_is_better=False,
+                baseline_name="bare SDL pump+poll notices it",
+                note=f"{events} events" + ("; " + forward_note if q == 99 else ""),
+            )
+        )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="the quick table rows of benchmarks/run.py")
     args = parser.parse_args()
-    pad = VirtualPad("bench pad")
-    pad.attach()
+    if args.quick:
+        from benchmarks.common import main as bench_main
+
+        bench_main(run)
+        return
     started = time.perf_counter()
-    try:
-        baseline = bare_sdl(pad, args.events)
-        with tempfile.TemporaryDirectory() as folder:
-            recorded = recorder_path(pad, args.events, Path(folder))
-    finally:
-        pad.detach()
-    forwarded = forwarding(args.events)
+    baseline, recorded, forwarded = measure(args.events)
     print(f"{'path':<34} {'events':>6} {'p50 us':>9} {'p99 us':>9} {'max us':>9} {'mean us':>9}")
     print(row("bare SDL pump+poll (baseline)", baseline))
     print(row("event -> snapshot written", recorded))

@@ -11,6 +11,7 @@ hour; capture.mp4 with one real H.264 packet per frame) once into the cache fold
 - baseline: only *reading* the same sync.csv with the csv module and actions.bin with the protobuf
   library record by record (what a straightforward reader does), measured in the same run.
 Prints one row per session with the ratio to the 2 s goal and the speedup over the baseline.
+`run(quick)` (benchmarks/run.py): the 1-minute session when quick, 1/10/60 minutes otherwise.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import Result, progress  # noqa: E402
 from grimjobs.session import ACTIONS, SYNC  # noqa: E402
 from grimjobs.session.actions import iter_frames  # noqa: E402
 from grimjobs.session.gamepad_pb2 import GamepadState  # noqa: E402
@@ -65,7 +68,7 @@ def baseline_read(path: Path) -> int:
     records = []
     for _offset, payload in iter_frames((path / ACTIONS).read_bytes()):
         message = GamepadState()
-        message.ParseFromString(payload)
+        message.ParseFromString(payload)  # type: ignore[arg-type]
         records.append(
             (message.monotonic_ns, tuple(message.axes), tuple(message.pressed_buttons), message.reason)
         )
@@ -81,12 +84,71 @@ def best_of(repeats: int, fn: object) -> float:
     return min(times)
 
 
+CACHE = Path(tempfile.gettempdir()) / "grimjobs-bench-validate"
+
+
+def measure(minutes: float, cache: Path, repeats: int) -> dict[str, float]:
+    """Seconds for validate (no decoded sample), validate + sample, and the baseline reader."""
+    path = session_for(minutes, cache)
+    fast = SessionValidator(SessionValidator.Settings(sample_windows=0))
+    sampled = SessionValidator(SessionValidator.Settings())
+    report = fast.check(path)
+    if report.verdict == "FAIL":
+        raise RuntimeError(f"the generated {minutes:g}-minute session fails validation: {report.reasons}")
+    return {
+        "frames": float(report.metrics["frames"]),
+        "records": float(report.metrics["input_records"]),
+        "fast": best_of(repeats, lambda: fast.check(path)),
+        "sampled": best_of(repeats, lambda: sampled.check(path)),
+        "baseline": best_of(1, lambda: baseline_read(path)),
+    }
+
+
+def run(quick: bool) -> list[Result]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    results: list[Result] = []
+    for minutes in (1.0,) if quick else (1.0, 10.0, 60.0):
+        progress(f"validate: {minutes:g}-minute session")
+        m = measure(minutes, CACHE, 1 if quick else 3)
+        budget = GOAL_S * minutes / GOAL_MINUTES
+        results.append(
+            Result(
+                name=f"validate a {minutes:g}-min session (goal {GOAL_S:g} s per hour)",
+                value=m["fast"],
+                baseline=budget,
+                unit="s",
+                higher_is_better=False,
+                goal=1.0,
+                baseline_name="goal, pro rata",
+                note=f"{m['frames']:.0f} frames, {m['records']:.0f} input records; "
+                f"with the decoded sample {m['sampled']:.3f} s",
+            )
+        )
+        results.append(
+            Result(
+                name=f"validate a {minutes:g}-min session vs reading it with csv + protobuf",
+                value=m["fast"],
+                baseline=m["baseline"],
+                unit="s",
+                higher_is_better=False,
+                baseline_name="csv + protobuf per record",
+            )
+        )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 60])
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "grimjobs-bench-validate")
+    parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="the quick table rows of benchmarks/run.py")
     args = parser.parse_args()
+    if args.quick:
+        from benchmarks.common import main as bench_main
+
+        bench_main(run)
+        return
     args.cache.mkdir(parents=True, exist_ok=True)
     fast = SessionValidator(SessionValidator.Settings(sample_windows=0))
     sampled = SessionValidator(SessionValidator.Settings())

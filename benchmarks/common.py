@@ -13,12 +13,17 @@ stderr; the runner prints the table. Run one module alone with `python -m benchm
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -75,6 +80,48 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._start
+
+
+XVFB_OPTIONS = ("-nolisten", "tcp", "-ac", "-noreset")
+
+
+@contextlib.contextmanager
+def xvfb(width: int = 1920, height: int = 1080) -> Iterator[str]:
+    """A private Xvfb (as tests/conftest.py starts one) with DISPLAY set while it runs; yields the
+    display name. -noreset: the server must outlive its clients (a reset between clients broke
+    paced runs)."""
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        raise RuntimeError("Xvfb is not installed (Debian package xvfb)")
+    for number in range(150, 250):
+        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        process = subprocess.Popen(
+            [binary, f":{number}", "-screen", "0", f"{width}x{height}x24", *XVFB_OPTIONS],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while process.poll() is None and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if process.poll() is None and Path(f"/tmp/.X11-unix/X{number}").exists():
+            previous = os.environ.get("DISPLAY")
+            os.environ["DISPLAY"] = f":{number}"
+            try:
+                yield f":{number}"
+            finally:
+                if previous is None:
+                    os.environ.pop("DISPLAY", None)
+                else:
+                    os.environ["DISPLAY"] = previous
+                process.terminate()
+                process.wait()
+            return
+        process.kill()
+        process.wait()
+    raise RuntimeError("could not start Xvfb on any display :150-:249")
 
 
 def progress(message: str) -> None:
