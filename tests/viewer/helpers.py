@@ -3,6 +3,7 @@ of a rendered image, and decoding the pattern index shown in the left pane."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,7 +135,11 @@ class Producers:
     pattern: PatternRenderer = field(default_factory=lambda: PatternRenderer(W, H, channels=4))
     sent: int = 0
 
-    def publish(self, count: int, period_s: float = 0.004) -> None:
+    def publish(
+        self, count: int, period_s: float = 0.004, delivered: Callable[[int], bool] | None = None
+    ) -> None:
+        """Send `count` pattern frames. With `delivered(frame_id)`, wait for each one to arrive
+        before the next (the server is latest-wins: a busy machine would otherwise drop some)."""
         for _ in range(count):
             pixels = np.full((H, W, 4), 255, dtype=np.uint8)
             self.pattern.render(self.sent, pixels)
@@ -144,7 +149,10 @@ class Producers:
             self.retail.publish_frame(frame)
             frame.release()
             self.sent += 1
-            time.sleep(period_s)
+            if delivered is not None:
+                wait_for(functools.partial(delivered, self.sent - 1))
+            else:
+                time.sleep(period_s)
 
     def states(self) -> None:
         for i, position in enumerate(POSITIONS):

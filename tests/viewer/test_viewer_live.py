@@ -24,13 +24,17 @@ def test_live_view_panes_hud_controls_and_reconnect(producers: Producers) -> Non
     view = LiveView(LiveSettings(), {"retail": producers.retail.url, "engine": producers.engine.url})
     feeds = Feeds(view, reconnect_delay_s=0.05)
     feeds.start()
+
+    def delivered(frame_id: int) -> bool:
+        return view.aligner.retail.last_id == frame_id
+
     try:
         wait_for(
             lambda: producers.retail.subscriber_count == 1 and producers.engine.server.subscriber_count == 1
         )
         wait_for(lambda: ("engine", "viewer_ready") in producers.controls)
         producers.states()
-        producers.publish(20)
+        producers.publish(20, delivered=delivered)
         wait_for(
             lambda: view.aligner.retail.last_id == producers.sent - 1 and view.aligner.engine.received == 4
         )
@@ -68,7 +72,7 @@ def test_live_view_panes_hud_controls_and_reconnect(producers: Producers) -> Non
         wait_for(
             lambda: ("retail", "pause") in producers.controls and ("engine", "pause") in producers.controls
         )
-        producers.publish(3)
+        producers.publish(3, delivered=delivered)
         wait_for(lambda: view.aligner.retail.last_id == producers.sent - 1)
         paused = renderer.render(view.scene(now_ns())).copy()
         assert left_pane_index(paused, renderer, W, H) == held.frame_id  # frozen while paused
