@@ -86,18 +86,20 @@ class SharedFrame:
         with self._lock:
             self._refs += 1
 
-    def release(self) -> None:
+    def release(self) -> bool:
+        """Drop one reference; True when that handed the buffer back to its owner."""
         with self._lock:
             self._refs -= 1
             done = self._refs == 0
-        if done:
-            self._drop()
+        return self._drop() if done else False
 
-    def _drop(self) -> None:
+    def _drop(self) -> bool:
         release, self._release = self._release, None
         self._data = None
-        if release is not None:
-            release()
+        if release is None:
+            return False
+        release()
+        return True
 
     def buffers(self) -> list[memoryview]:
         if self._materialize is not None:
@@ -488,8 +490,13 @@ class StreamServer:
             sub.frames_sent += 1
         with self._lock:
             self._next_output(sub)
-        if done is not None:
-            done.release()
+        if done is not None and done.release() and sub.inflight:
+            # The buffer went back to its owner (a frame pool), whose thread may be waiting for
+            # it; we are about to spend hundreds of microseconds copying the next frame into the
+            # kernel. With more busy threads than cores (2 cores: this thread, a viewer, the
+            # capture/encode threads) the woken thread would otherwise wait for that copy, then
+            # miss the slot: let it run now (it only publishes its next frame and sleeps again).
+            os.sched_yield()
 
     def _update_interest(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 RETAIL_PORT = 17400
 ENGINE_PORT = 17500
-UNIX_BUFFER_BYTES = 4 << 20  # capped by net.core.wmem_max / rmem_max
+SOCKET_BUFFER_BYTES = 4 << 20  # capped by net.core.wmem_max / rmem_max; the kernel doubles it
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,7 @@ def connect(endpoint: Endpoint, timeout_s: float | None = 5.0) -> socket.socket:
         # timeout set Python would report that as EAGAIN instead of waiting.
         # Room for a whole 720p RGBA frame: fewer wakeups per frame (TCP autotunes its buffers).
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UNIX_BUFFER_BYTES)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
         try:
             sock.connect(endpoint.path)
         except OSError:
@@ -147,7 +147,9 @@ def tune(sock: socket.socket) -> None:
     same, so it compares like with like)."""
     if sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    elif sock.family == socket.AF_UNIX:
-        # One 3.7 MB frame per send call: a Unix socket's send buffer bounds what one call moves.
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UNIX_BUFFER_BYTES)
+    # One 3.7 MB frame per send call: the send buffer bounds what one non-blocking call moves. With
+    # TCP's autotuned buffer (starting small, at most tcp_wmem's 4 MB) a frame took 2-3 sendmsg
+    # calls with an EAGAIN and an epoll round-trip between them; a fixed request (the kernel
+    # doubles it) takes a whole frame per call on loopback.
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
