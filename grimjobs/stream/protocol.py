@@ -929,22 +929,27 @@ class FrameParser:
     def _take_buffer(self, n: int) -> bytearray:
         import sys
 
-        for buf in self._pool:
-            # Only the pool list and the call argument refer to a free buffer; a live view
-            # (memoryview of a decoded FRAME) adds a reference.
-            if len(buf) >= n and sys.getrefcount(buf) <= 3:
-                return buf
-        if len(self._pool) < self._pool_limit:
-            buf = bytearray(n)
-            self._pool.append(buf)
-            return buf
-        # Every pooled buffer is still referenced by the consumer: replace the smallest free one
-        # or grow the set one-off (never more than the pool limit retained).
-        for i, buf in enumerate(self._pool):
-            if sys.getrefcount(buf) <= 3:
-                self._pool[i] = bytearray(n)
-                return self._pool[i]
-        return bytearray(n)
+        pool = self._pool
+        # A buffer is free when only the pool list refers to it (getrefcount adds its argument);
+        # a live view (memoryview of a decoded FRAME) adds a reference. Index, not enumerate():
+        # enumerate's recycled result tuple keeps one more reference to the previous item.
+        for i in range(len(pool)):
+            if len(pool[i]) >= n and sys.getrefcount(pool[i]) <= 2:
+                return pool[i]
+        # Room for a few more bytes than this payload: FRAME lengths grow by a byte or two as
+        # frame_id needs a wider integer, and an exact-size buffer would then never fit again
+        # (a fresh, zero-filled 3.7 MB allocation per frame). Never above max_payload.
+        size = min(max(n, self.max_payload), (n + 0xFFFF) & ~0xFFFF)
+        if len(pool) < self._pool_limit:
+            pool.append(bytearray(size))
+            return pool[-1]
+        # Every pooled buffer that fits is still held by the consumer: replace a free one that
+        # is too small, or allocate one-off (never more than the pool limit retained).
+        for i in range(len(pool)):
+            if sys.getrefcount(pool[i]) <= 2:
+                pool[i] = bytearray(size)
+                return pool[i]
+        return bytearray(size)
 
     def buffer(self) -> memoryview:
         """Where the next received bytes go (never empty unless failed)."""
