@@ -112,3 +112,27 @@ def run_grimjobs(
         timeout=timeout,
         check=False,
     )
+
+
+def ffprobe_frames(video: Path) -> int:
+    """Frames in the first video stream as ffprobe counts them by decoding (an independent check)."""
+    ffprobe = require_tool("ffprobe")
+    out = subprocess.run(
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(video),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.strip().rstrip(","))  # some ffprobe builds end csv rows with a comma

@@ -15,7 +15,7 @@ import numpy as np
 from grimjobs.capture.pattern import decode_index
 from grimjobs.capture.scale import inner, letterbox
 from grimjobs.session.sync import SyncTable, read_sync
-from tests.conftest import ROOT, require_tool, run_grimjobs
+from tests.conftest import ROOT, ffprobe_frames, run_grimjobs
 
 PAINTER = Path(__file__).with_name("painter.py")
 RECORD_BASE = ("record", "input=none", "validate=false", "status=false")
@@ -103,29 +103,6 @@ def load(session: Path) -> Recording:
         read_sync(session / "sync.csv"),
         json.loads((session / "summary.json").read_text()),
     )
-
-
-def ffprobe_frames(path: Path) -> int:
-    ffprobe = require_tool("ffprobe")
-    out = subprocess.run(
-        [
-            ffprobe,
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout.strip().rstrip(","))
 
 
 def painted_indices(frames: list[np.ndarray], src_w: int, src_h: int) -> list[int | None]:

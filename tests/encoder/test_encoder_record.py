@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import av
@@ -17,7 +16,7 @@ import pytest
 
 from grimjobs.capture.pattern import decode_index
 from grimjobs.session.sync import read_sync
-from tests.conftest import require_tool, run_grimjobs
+from tests.conftest import ffprobe_frames, run_grimjobs
 
 ENCODERS = ("x264", "x265", "svtav1", "ffv1")
 FRAMES = 24
@@ -63,26 +62,7 @@ def test_sync_pts_equal_decoded_pts(sweep: dict[str, Path], name: str) -> None:
 
 @pytest.mark.parametrize("name", ENCODERS)
 def test_ffprobe_counts_every_frame(sweep: dict[str, Path], name: str) -> None:
-    ffprobe = require_tool("ffprobe")
-    out = subprocess.run(
-        [
-            ffprobe,
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-            str(sweep[name] / "capture.mp4"),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert int(out.stdout.strip()) == FRAMES
+    assert ffprobe_frames(sweep[name] / "capture.mp4") == FRAMES
 
 
 @pytest.mark.parametrize("name", ENCODERS)

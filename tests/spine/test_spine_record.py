@@ -14,7 +14,7 @@ import pytest
 from grimjobs.capture.pattern import decode_index
 from grimjobs.session.actions import read_actions
 from grimjobs.session.sync import read_sync
-from tests.conftest import require_tool, run_grimjobs
+from tests.conftest import ffprobe_frames, run_grimjobs
 
 
 def decoded_indices(video: Path) -> tuple[list[int | None], list[int]]:
@@ -26,29 +26,6 @@ def decoded_indices(video: Path) -> tuple[list[int | None], list[int]]:
             indices.append(decode_index(frame.to_ndarray(format="rgb24")))
             pts.append(-1 if frame.pts is None else frame.pts)
     return indices, pts
-
-
-def ffprobe_frames(video: Path) -> int:
-    ffprobe = require_tool("ffprobe")
-    out = subprocess.run(
-        [
-            ffprobe,
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-            str(video),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout.strip())
 
 
 @pytest.fixture(scope="module")
