@@ -135,6 +135,7 @@ class Subscriber:
     bytes_sent: int = 0
     close_reason: str | None = None
     writing: bool = False
+    room_made: bool = False  # taking the last pending frame woke a wait_for_room caller
 
     def has_output(self) -> bool:
         return bool(
@@ -173,6 +174,8 @@ class StreamServer:
         self.on_control = on_control
         self.key = key
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)  # a pending frame was taken or dropped
+        self._room_waiters = 0
         self._subs: dict[int, Subscriber] = {}
         self._config: p.StreamConfig | None = None
         self._listener: socket.socket | None = None
@@ -238,7 +241,33 @@ class StreamServer:
                     sub.pending_frame = None
                     sub.frames_dropped += 1
                 self._enqueue(sub, wire)
+            self._room_made()
         self._wake()
+
+    def wait_for_room(self, timeout_s: float | None = None) -> bool:
+        """Wait until no subscriber has a frame waiting to be sent (each has taken the last one,
+        or left), so the next `publish_frame` supersedes nothing. For producers that want every
+        frame delivered as fast as the slowest viewer takes them (a replay, the benchmark);
+        `publish_frame` itself never waits. False on timeout."""
+        with self._room:
+            self._room_waiters += 1
+            try:
+                return self._room.wait_for(self._has_room, timeout_s)
+            finally:
+                self._room_waiters -= 1
+
+    def _has_room(self) -> bool:
+        return all(
+            s.pending_frame is None or s.close_reason is not None or not s.ready_for_frames
+            for s in self._subs.values()
+        )
+
+    def _room_made(self) -> bool:
+        """(lock held) Wake `wait_for_room` callers; True when there were any."""
+        if self._room_waiters:
+            self._room.notify_all()
+            return True
+        return False
 
     def publish_frame(self, frame: SharedFrame) -> bool:
         """Offer a frame to every subscriber (latest-wins each). Returns False (and releases
@@ -438,6 +467,7 @@ class StreamServer:
             return True
         if sub.pending_frame is not None and sub.ready_for_frames:
             frame, sub.pending_frame = sub.pending_frame, None
+            sub.room_made = self._room_made()
             sub.inflight_frame = frame
             try:
                 sub.inflight = frame.buffers()
@@ -489,13 +519,16 @@ class StreamServer:
         if done is not None:
             sub.frames_sent += 1
         with self._lock:
+            sub.room_made = False
             self._next_output(sub)
-        if done is not None and done.release() and sub.inflight:
-            # The buffer went back to its owner (a frame pool), whose thread may be waiting for
-            # it; we are about to spend hundreds of microseconds copying the next frame into the
-            # kernel. With more busy threads than cores (2 cores: this thread, a viewer, the
-            # capture/encode threads) the woken thread would otherwise wait for that copy, then
-            # miss the slot: let it run now (it only publishes its next frame and sleeps again).
+        handed_back = done is not None and done.release()
+        if (handed_back or sub.room_made) and sub.inflight:
+            # We just woke a producer: the buffer went back to its owner (a frame pool) or a
+            # `wait_for_room` caller may publish again; and we are about to spend hundreds of
+            # microseconds copying the next frame into the kernel. With more busy threads than
+            # cores (2 cores: this thread, a viewer, the capture/encode threads) the woken thread
+            # would wait for that copy and the socket would then idle for want of a frame: let it
+            # run now (it only publishes its next frame and sleeps again).
             os.sched_yield()
 
     def _update_interest(self) -> None:
@@ -537,6 +570,8 @@ class StreamServer:
             dead = [s for s in self._subs.values() if s.close_reason is not None]
             for sub in dead:
                 del self._subs[id(sub)]
+            if dead:
+                self._room_made()
         for sub in dead:
             self._drop_subscriber(sub)
 
@@ -587,6 +622,7 @@ class StreamServer:
         with self._lock:
             subs = list(self._subs.values())
             self._subs.clear()
+            self._room_made()
         for sub in subs:
             sub.close_reason = sub.close_reason or "server closed"
             self._drop_subscriber(sub)
