@@ -8,10 +8,10 @@ from pydantic import Field
 
 from grimjobs.encoder.base import EncoderSettings
 from grimjobs.encoder.pyav import PyAVEncoder
+from grimjobs.encoder.x264 import X264Preset
 
-X265Preset = Literal[
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
-]
+# x265 kept x264's preset names and their order of speed.
+X265Preset = X264Preset
 
 
 class X265Settings(EncoderSettings):
