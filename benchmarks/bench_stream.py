@@ -131,6 +131,9 @@ def _receive_grim(url: str, seconds: float, latency: bool) -> dict[str, Any]:
         t = time.perf_counter()
         if latency:
             lat_ms.append((now_ns() - event.host_time_ns) / 1e6)
+        # Done with it before the next one, as the raw receiver (one buffer) is: the parser then
+        # refills the same, cache-warm buffer instead of alternating between two.
+        del event
         frames += 1
         if frames == WARMUP_FRAMES:
             t_first, cpu_first = t, _cpu_seconds()
