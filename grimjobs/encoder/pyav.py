@@ -61,6 +61,10 @@ class PyAVEncoder(VideoEncoder):
         stream.codec_context.time_base = TIME_BASE
         stream.codec_context.framerate = _fraction(fps)
         stream.codec_context.gop_size = self.gop_frames(fps)
+        # Frame and slice threading, as the ffmpeg CLI does: PyAV's default (slices only) makes
+        # libx264 split every frame across threads, ~10% slower on 2 cores. Frame threads add a few
+        # frames of encoder delay; crash loss is still bounded by the fragment (keyframe) interval.
+        stream.codec_context.thread_type = "AUTO"
         if self.settings.threads:
             stream.codec_context.thread_count = self.settings.threads
         self._stream = stream
