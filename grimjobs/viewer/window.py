@@ -34,6 +34,9 @@ class Window:
     def open(self) -> None:
         import sdl2
 
+        # A click on the scrubber of a window that is not focused should seek, not just focus it
+        # (SDL drops a click that arrives with the focus event unless this is set).
+        sdl2.SDL_SetHint(sdl2.SDL_HINT_MOUSE_FOCUS_CLICKTHROUGH, b"1")
         if sdl2.SDL_InitSubSystem(sdl2.SDL_INIT_VIDEO) != 0:
             error = sdl2.SDL_GetError().decode(errors="replace")
             raise UserError(

@@ -114,7 +114,7 @@ def test_scrubber_click_seeks(xvfb: XServer, session: GeneratedSession, tmp_path
         bx, by, bw, bh = renderer.scrubber_box()
         x, y = bx + bw - 2, by + bh - 4
         subprocess.run(
-            [xdotool, "mousemove", "--window", window, str(x), str(y)], env=env, check=True, timeout=10
+            [xdotool, "mousemove", "--sync", "--window", window, str(x), str(y)], env=env, check=True, timeout=10
         )
         subprocess.run([xdotool, "click", "1"], env=env, check=True, timeout=10)
         time.sleep(0.3)
