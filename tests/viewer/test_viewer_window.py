@@ -66,17 +66,24 @@ def _find_window(env: dict[str, str], name: str, process: subprocess.Popen[str])
     raise AssertionError("the viewer window did not appear")
 
 
+def _open_offline_viewer(
+    env: dict[str, str], session: GeneratedSession, out: Path, tmp_path: Path
+) -> subprocess.Popen[str]:
+    """`grimjobs view path=<session>` in a window, paused, writing its last image to `out` on quit."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "grimjobs", "view", f"path={session.path}", "paused=true", "window=true",
+         f"screenshot={out}", "max_seconds=60", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
 def test_keys_step_the_offline_view_in_a_window(
     xvfb: XServer, session: GeneratedSession, tmp_path: Path
 ) -> None:
     xdotool = require_tool("xdotool")
     env = xvfb.env()
     out = tmp_path / "window.png"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "grimjobs", "view", f"path={session.path}", "paused=true", "window=true",
-         f"screenshot={out}", "max_seconds=60", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = _open_offline_viewer(env, session, out, tmp_path)
     try:
         window = _find_window(env, "grimjobs view", process)
         subprocess.run([xdotool, "windowfocus", "--sync", window], env=env, check=True, timeout=10)
@@ -102,11 +109,7 @@ def test_scrubber_click_seeks(xvfb: XServer, session: GeneratedSession, tmp_path
     xdotool = require_tool("xdotool")
     env = xvfb.env()
     out = tmp_path / "click.png"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "grimjobs", "view", f"path={session.path}", "paused=true", "window=true",
-         f"screenshot={out}", "max_seconds=60", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = _open_offline_viewer(env, session, out, tmp_path)
     renderer = Renderer()
     try:
         window = _find_window(env, "grimjobs view", process)
@@ -114,7 +117,10 @@ def test_scrubber_click_seeks(xvfb: XServer, session: GeneratedSession, tmp_path
         bx, by, bw, bh = renderer.scrubber_box()
         x, y = bx + bw - 2, by + bh - 4
         subprocess.run(
-            [xdotool, "mousemove", "--sync", "--window", window, str(x), str(y)], env=env, check=True, timeout=10
+            [xdotool, "mousemove", "--sync", "--window", window, str(x), str(y)],
+            env=env,
+            check=True,
+            timeout=10,
         )
         subprocess.run([xdotool, "click", "1"], env=env, check=True, timeout=10)
         time.sleep(0.3)
