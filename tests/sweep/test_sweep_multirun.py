@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+# A hard dependency (pyproject): without it this module fails to import, it is never skipped.
+import hydra_plugins.hydra_joblib_launcher  # type: ignore[import-untyped]  # noqa: F401
 import pytest
 import yaml  # type: ignore[import-untyped]
 from omegaconf import OmegaConf
@@ -27,7 +29,6 @@ COMMON = (
 
 @pytest.fixture(scope="module")
 def joblib_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     folder = tmp_path_factory.mktemp("joblib")
     done = run_grimjobs(
         "record",
