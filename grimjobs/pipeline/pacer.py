@@ -43,7 +43,6 @@ class CaptureLoop:
         self.frames = frames
         self.stop = stop
         self.captured = 0
-        self.dropped = 0  # dropped_late + dropped_queue_full
         self.dropped_late = 0
         self.dropped_queue_full = 0
         self.gaps = 0
@@ -55,6 +54,10 @@ class CaptureLoop:
         self.end_reason = "running"
         self.end_ns = 0
         self.error: BaseException | None = None
+
+    @property
+    def dropped(self) -> int:
+        return self.dropped_late + self.dropped_queue_full
 
     def _wait_until(self, deadline: int) -> None:
         remaining = deadline - now_ns()
@@ -84,7 +87,6 @@ class CaptureLoop:
                     if late_slots > 0:  # woke up whole periods late: those frames were never taken
                         if s.max_frames is not None:
                             late_slots = min(late_slots, max(0, s.max_frames - slot))
-                        self.dropped += late_slots
                         self.dropped_late += late_slots
                         slot += late_slots
                         deadline = due(slot)
@@ -97,7 +99,6 @@ class CaptureLoop:
                 ref = self.pool.acquire(timeout_s=0.0 if s.paced else 1.0)
                 if ref is None:
                     if s.paced:
-                        self.dropped += 1
                         self.dropped_queue_full += 1
                         slot += 1
                     continue

@@ -96,13 +96,12 @@ class EncodeLoop:
         if offset is None:
             self._pending.append((index, t_ns, pts))
             return
-        for row in self._pending:
-            self.sync.write(row[0], row[1], row[2] + offset)
-        self._pending.clear()
+        if self._pending:
+            self.flush_pending()
         self.sync.write(index, t_ns, pts + offset)
 
     def flush_pending(self) -> None:
-        """Write rows still waiting for the pts shift (after the encoder is closed)."""
+        """Write rows still waiting for the pts shift (once it is known, or the encoder closed)."""
         offset = self.encoder.pts_offset or 0
         for index, t_ns, pts in self._pending:
             self.sync.write(index, t_ns, pts + offset)
@@ -186,9 +185,6 @@ class Recorder:
         self.stop = threading.Event()
         self.start_ns = 0
         self._signals_seen = 0
-
-    def request_stop(self, reason: str = "stopped") -> None:
-        self.stop.set()
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
