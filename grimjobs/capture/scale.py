@@ -107,10 +107,11 @@ class Fitter:
 
     @staticmethod
     def _clear_bars(out: np.ndarray, place: Placement) -> None:
-        if place.y:
+        # Compare sizes, not offsets: a bar of 2 rows (or columns) has offset 0 and sits on one side.
+        if place.height < out.shape[0]:
             out[: place.y] = 0
             out[place.y + place.height :] = 0
-        if place.x:
+        if place.width < out.shape[1]:
             out[place.y : place.y + place.height, : place.x] = 0
             out[place.y : place.y + place.height, place.x + place.width :] = 0
 

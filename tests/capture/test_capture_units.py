@@ -69,6 +69,12 @@ def test_capture_fitter_copies_same_size_and_letterboxes_other_sizes() -> None:
     # a non-contiguous view (a region of a larger capture) works too
     wide.fit(square[10:300, 20:400], out)
     assert wide.resizes == 2
+    # a bar only 2 rows high lies entirely below the picture (offset 0) and is still cleared
+    thin = Fitter(320, 182, "bgra")
+    out = np.full((182, 320, 4), 255, np.uint8)
+    thin.fit(src, out)
+    assert thin.place.y == 0 and thin.place.height == 180
+    assert np.array_equal(out[:180], src) and out[180:].max() == 0
 
 
 def test_capture_stale_detector_counts_repeats() -> None:
