@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from grimjobs.capture.base import CaptureSettings, CaptureSource, SourceEnded
-from grimjobs.capture.scale import ScaleFilter, inner, letterbox, plane_view
+from grimjobs.capture.scale import Fitter, ScaleFilter
 from grimjobs.clock import NS_PER_S, now_ns
 from grimjobs.errors import UserError
 from grimjobs.frames import FrameFormat
@@ -57,7 +57,6 @@ class FileSource(CaptureSource):
             assert stream.time_base is not None
             self._container.seek(round(s.start / float(stream.time_base)), stream=stream)
         self._frames: Iterator[Any] = self._container.decode(stream)
-        self._reformatter: Any = None
         self._current: Any = None  # the decoded frame on "screen" now
         self._upcoming: Any = None  # the next decoded frame, read ahead for paced playback
         self._decoded = 0
@@ -67,7 +66,7 @@ class FileSource(CaptureSource):
         self.skipped = 0
         self._shown_serial = -1
         self._serial = -1
-        self._place = letterbox(stream.width or s.width, stream.height or s.height, s.width, s.height)
+        self._fitter = Fitter(s.width, s.height, "rgb24", s.scale_filter)
         return FrameFormat(s.width, s.height, "rgb24")
 
     def _next(self) -> Any:
@@ -96,7 +95,7 @@ class FileSource(CaptureSource):
             if self._t0_ns is None:
                 self._t0_ns = now_ns()
             t_ns = self._t0_ns + round(self._time(frame) * NS_PER_S)
-            self._write(frame, out)
+            self._fitter.fit_frame(frame, out)
             return t_ns
         t_ns = now_ns()
         target = slot / s.fps  # where in the file this slot is
@@ -123,34 +122,8 @@ class FileSource(CaptureSource):
         elif shown_before >= 0:
             self.skipped += self._serial - shown_before - 1
         self._shown_serial = self._serial
-        self._write(self._current, out)
+        self._fitter.fit_frame(self._current, out)
         return t_ns
-
-    def _write(self, frame: Any, out: np.ndarray) -> None:
-        s = self.settings
-        if (frame.width, frame.height) != getattr(self, "_frame_size", None):
-            self._frame_size = (frame.width, frame.height)
-            self._place = letterbox(frame.width, frame.height, s.width, s.height)
-            out[:] = 0
-        place = self._place
-        if place.height < s.height:
-            out[: place.y] = 0
-            out[place.y + place.height :] = 0
-        if place.width < s.width:
-            out[:, : place.x] = 0
-            out[:, place.x + place.width :] = 0
-        if self._reformatter is None:
-            from av.video.reformatter import VideoReformatter
-
-            self._reformatter = VideoReformatter()  # keeps its swscale context between frames
-        rgb = self._reformatter.reformat(
-            frame,
-            width=place.width,
-            height=place.height,
-            format="rgb24",
-            interpolation=s.scale_filter.upper(),
-        )
-        np.copyto(inner(out, place), plane_view(rgb, place.width, place.height, 3))
 
     def stats(self) -> dict[str, Any]:
         return {

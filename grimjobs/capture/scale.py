@@ -1,7 +1,7 @@
 """Fitting captured pixels into the recording's fixed output size.
 
 A capture region rarely has the output's size (a 1920x1080 monitor recorded at 1280x720, a window
-the user resizes mid-recording), so every screen source hands its captured buffer to a `Fitter`:
+the user resizes mid-recording, a video file), so every source hands its picture to a `Fitter`:
 the picture is scaled to the largest size that fits the output with its aspect ratio kept, and
 centered between black bars (letterbox). Equal sizes are a single copy into the pooled buffer;
 other sizes go through swscale (PyAV's reformatter) reading the captured buffer in place.
@@ -73,16 +73,29 @@ class Fitter:
             self.place = letterbox(src_w, src_h, self.out_w, self.out_h)
         return self.place
 
+    @property
+    def source_size(self) -> tuple[int, int] | None:
+        """(width, height) of the last picture fitted; None before the first."""
+        return self._src_size
+
     def fit(self, src: np.ndarray, out: np.ndarray) -> None:
         """Write `src` (H x W x C in this fitter's pixel format) into `out` (the output shape)."""
         src_h, src_w = src.shape[:2]
         place = self.placement(src_w, src_h)
         self._clear_bars(out, place)
-        target = inner(out, place)
         if (src_w, src_h) == (place.width, place.height):
-            np.copyto(target, src)
+            np.copyto(inner(out, place), src)
             return
-        frame = self._as_frame(src)
+        self._scale_into(self._as_frame(src), out, place)
+
+    def fit_frame(self, frame: Any, out: np.ndarray) -> None:
+        """Write a decoded PyAV frame (any size and pixel format) into `out`, converted to this
+        fitter's pixel format."""
+        place = self.placement(frame.width, frame.height)
+        self._clear_bars(out, place)
+        self._scale_into(frame, out, place)
+
+    def _scale_into(self, frame: Any, out: np.ndarray, place: Placement) -> None:
         if self._reformatter is None:
             from av.video.reformatter import VideoReformatter
 
@@ -96,7 +109,7 @@ class Fitter:
             format=self.pixel_format,
             interpolation=self.interpolation,
         )
-        np.copyto(target, plane_view(scaled, place.width, place.height, src.shape[2]))
+        np.copyto(inner(out, place), plane_view(scaled, place.width, place.height, out.shape[2]))
 
     def _as_frame(self, src: np.ndarray) -> Any:
         import av
