@@ -52,6 +52,15 @@ class SyncWriter:
             self._file = None
 
 
+def write_sync_table(path: Path, monotonic_ns: np.ndarray, pts: np.ndarray) -> None:
+    """Write a whole sync.csv at once (frame_index = row number), e.g. a repaired or generated one."""
+    with open(path, "w", encoding="ascii", newline="\n") as file:
+        file.write(HEADER + "\n")
+        if len(monotonic_ns):
+            rows = np.column_stack((np.arange(len(monotonic_ns)), monotonic_ns, pts))
+            np.savetxt(file, rows, fmt="%d", delimiter=",")
+
+
 @dataclass(frozen=True, slots=True)
 class SyncTable:
     """sync.csv as columns. `torn` is True when the last line was cut off (a crash) and dropped."""

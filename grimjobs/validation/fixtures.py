@@ -26,10 +26,8 @@ from grimjobs.session.actions import (
     ActionsWriter,
     InputSnapshot,
 )
-from grimjobs.session.sync import HEADER
+from grimjobs.session.sync import write_sync_table
 
-TIME_BASE = Fraction(1, 90_000)
-FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 START_NS = 5_000_000_000_000  # a plausible CLOCK_MONOTONIC value (about 83 minutes after boot)
 
 
@@ -77,13 +75,6 @@ def frame_pts(times: np.ndarray, drift_ppm: float = 0.0) -> np.ndarray:
     return np.maximum.accumulate(pts + np.arange(len(pts))) - np.arange(len(pts)) + 0  # never repeats
 
 
-def write_sync(path: Path, times: np.ndarray, pts: np.ndarray) -> None:
-    rows = np.column_stack((np.arange(len(times)), times, pts))
-    with open(path, "w", encoding="ascii", newline="\n") as file:
-        file.write(HEADER + "\n")
-        np.savetxt(file, rows, fmt="%d", delimiter=",")
-
-
 def _picture(spec: SessionSpec, index: int, rng: np.random.Generator) -> np.ndarray:
     if spec.picture == "black":
         return np.zeros((spec.height, spec.width, 3), np.uint8)
@@ -98,6 +89,9 @@ def _picture(spec: SessionSpec, index: int, rng: np.random.Generator) -> np.ndar
 def write_video(path: Path, pts: np.ndarray, spec: SessionSpec) -> None:
     """A fragmented MP4 with one packet per pts (H.264, time base 1/90000)."""
     import av
+
+    from grimjobs.encoder.base import TIME_BASE
+    from grimjobs.encoder.pyav import FRAGMENTED_MP4
 
     with av.open(str(path), mode="w", format="mp4", container_options=FRAGMENTED_MP4) as container:
         stream = container.add_stream("libx264", options={"preset": "ultrafast", "tune": "zerolatency"})
@@ -201,7 +195,7 @@ def write_session(path: Path, spec: SessionSpec | None = None) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     times = frame_times(spec)
     pts = frame_pts(times, spec.drift_ppm)
-    write_sync(path / SYNC, times, pts)
+    write_sync_table(path / SYNC, times, pts)
     if spec.video != "none":
         write_video(path / CAPTURE, pts, spec)
     write_actions(path / ACTIONS, synthetic_inputs(spec, int(times[0]), int(times[-1])))

@@ -17,8 +17,7 @@ import numpy as np
 
 from grimjobs.session import ACTIONS, CAPTURE, SYNC
 from grimjobs.session.actions import ActionsFormatError, read_actions_table
-from grimjobs.session.sync import HEADER, SyncFormatError, read_sync
-from grimjobs.validation.fixtures import FRAGMENTED_MP4
+from grimjobs.session.sync import SyncFormatError, read_sync, write_sync_table
 
 REPAIR_LOG = "repair.json"
 
@@ -86,13 +85,6 @@ def repair_actions(session: Path, keep: bool, dry_run: bool, result: RepairResul
     )
 
 
-def _write_sync_rows(path: Path, frame_index: np.ndarray, times: np.ndarray, pts: np.ndarray) -> None:
-    with open(path, "w", encoding="ascii", newline="\n") as file:
-        file.write(HEADER + "\n")
-        if len(times):
-            np.savetxt(file, np.column_stack((frame_index, times, pts)), fmt="%d", delimiter=",")
-
-
 def repair_sync(
     session: Path, video_pts: np.ndarray | None, keep: bool, dry_run: bool, result: RepairResult
 ) -> None:
@@ -113,7 +105,7 @@ def repair_sync(
         return
     times, pts = sync.monotonic_ns[keep_rows], sync.pts[keep_rows]
     repaired = file.with_name(file.name + ".repair")
-    _write_sync_rows(repaired, np.arange(len(times)), times, pts)
+    write_sync_table(repaired, times, pts)
     check = read_sync(repaired)
     if check.torn or not np.array_equal(check.monotonic_ns, times) or not np.array_equal(check.pts, pts):
         repaired.unlink()
@@ -134,6 +126,7 @@ def repair_video(
     """
     import av
 
+    from grimjobs.encoder.pyav import FRAGMENTED_MP4
     from grimjobs.validation.video import demux
 
     file = session / CAPTURE
