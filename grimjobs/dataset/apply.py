@@ -27,7 +27,7 @@ from grimjobs.dataset.controls import (
     axis_member,
 )
 from grimjobs.dataset.profile import Binding, MappingProfile, trigger_threshold
-from grimjobs.session.actions import InputSnapshot
+from grimjobs.session.actions import ActionsTable, InputSnapshot, decode_actions, encode_record
 
 # How a column is summarised over a horizon window: "any" = held at any moment (digital),
 # "mean" = time-weighted mean (analog).
@@ -51,35 +51,32 @@ class RawInputs:
         return len(self.t_ns)
 
     @staticmethod
-    def from_snapshots(snapshots: Sequence[InputSnapshot]) -> RawInputs:
-        count = len(snapshots)
-        t_ns = np.fromiter((s.monotonic_ns for s in snapshots), dtype=np.int64, count=count)
+    def from_table(table: ActionsTable) -> RawInputs:
+        """Scatter the columnar actions.bin (ragged id lists) into dense rows, with numpy only."""
+        count = len(table)
+        t_ns = table.monotonic_ns.astype(np.int64)
         axes = np.zeros((count, AXIS_COUNT), dtype=np.float32)
-        buttons = np.zeros((count, BUTTON_COUNT), dtype=bool)
-        keys = np.zeros((count, KEY_COUNT), dtype=bool)
-        mouse_buttons = np.zeros((count, MOUSE_BUTTON_COUNT), dtype=bool)
+        slot = np.arange(len(table.axes.values)) - np.repeat(table.axes.offsets[:-1], table.axes.counts())
+        kept = slot < AXIS_COUNT
+        axes[table.axes.record_ids()[kept], slot[kept]] = table.axes.values[kept]
+        dropped = int(np.count_nonzero(~kept))
+        dense: list[np.ndarray] = []
+        for ragged, width, base in (
+            (table.pressed_buttons, BUTTON_COUNT, 0),
+            (table.pressed_keys, KEY_COUNT, 0),
+            (table.pressed_mouse_buttons, MOUSE_BUTTON_COUNT, 1),
+        ):
+            held = np.zeros((count, width), dtype=bool)
+            ids = ragged.values.astype(np.int64) - base
+            inside = (ids >= 0) & (ids < width)
+            held[ragged.record_ids()[inside], ids[inside]] = True
+            dropped += int(np.count_nonzero(~inside))
+            dense.append(held)
+        buttons, keys, mouse_buttons = dense
         mouse_xy = np.full((count, 2), np.nan, dtype=np.float32)
-        reason = np.fromiter((s.reason for s in snapshots), dtype=np.int8, count=count)
-        dropped = 0
-        # One pass over the records (not frames) to scatter the sparse sets into dense rows.
-        for row, snap in enumerate(snapshots):
-            if snap.axes:
-                values = snap.axes[:AXIS_COUNT]
-                axes[row, : len(values)] = values
-                dropped += max(0, len(snap.axes) - AXIS_COUNT)
-            for ids, dense, width, base in (
-                (snap.pressed_buttons, buttons, BUTTON_COUNT, 0),
-                (snap.pressed_keys, keys, KEY_COUNT, 0),
-                (snap.pressed_mouse_buttons, mouse_buttons, MOUSE_BUTTON_COUNT, 1),
-            ):
-                for ident in ids:
-                    slot = ident - base
-                    if 0 <= slot < width:
-                        dense[row, slot] = True
-                    else:
-                        dropped += 1
-            if snap.mouse is not None:
-                mouse_xy[row] = snap.mouse
+        mouse_xy[table.has_mouse, 0] = table.mouse_x[table.has_mouse]
+        mouse_xy[table.has_mouse, 1] = table.mouse_y[table.has_mouse]
+        reason = table.reason.astype(np.int8)
         if count > 1 and np.any(np.diff(t_ns) < 0):
             # Records are appended in time order; if a file says otherwise, order them by time
             # (stable, so equal times keep file order) rather than pick wrong rows.
@@ -87,6 +84,12 @@ class RawInputs:
             t_ns, axes, buttons, keys = t_ns[order], axes[order], buttons[order], keys[order]
             mouse_buttons, mouse_xy, reason = mouse_buttons[order], mouse_xy[order], reason[order]
         return RawInputs(t_ns, axes, buttons, keys, mouse_buttons, mouse_xy, reason, dropped)
+
+    @staticmethod
+    def from_snapshots(snapshots: Sequence[InputSnapshot]) -> RawInputs:
+        """The same rows from snapshots in memory (tests, small inputs): encoded as actions.bin
+        records and read back, so there is one conversion."""
+        return RawInputs.from_table(decode_actions(b"".join(encode_record(s) for s in snapshots)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from grimjobs.dataset.apply import CompiledMapping, RawInputs
 from grimjobs.dataset.controls import AXIS_NAMES, BUTTON_NAMES, KEY_COUNT, MOUSE_BUTTON_COUNT
 from grimjobs.errors import UserError
 from grimjobs.session import ACTIONS, SYNC
-from grimjobs.session.actions import ActionsFormatError, read_actions
+from grimjobs.session.actions import ActionsFormatError, read_actions_table
 from grimjobs.session.sync import SyncFormatError, read_sync
 
 
@@ -95,12 +95,12 @@ def _read(session: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, RawInputs,
         notes.append("sync.csv: torn last line dropped")
     if actions_path.exists():
         try:
-            log = read_actions(actions_path)
+            table = read_actions_table(actions_path)
         except ActionsFormatError as exc:
             raise UserError(str(exc)) from None
-        if log.torn_bytes:
-            notes.append(f"actions.bin: torn tail of {log.torn_bytes} bytes dropped")
-        raw = RawInputs.from_snapshots(log.records)
+        if table.torn_bytes:
+            notes.append(f"actions.bin: torn tail of {table.torn_bytes} bytes dropped")
+        raw = RawInputs.from_table(table)
     else:
         notes.append("actions.bin: missing; every frame has neutral input")
         raw = RawInputs.from_snapshots([])

@@ -198,3 +198,19 @@ def test_apply_every_binding_kind(game: Any) -> None:
     assert col["choice_up"].tolist() == [0, 1, 0, 0]  # -0.5 does not reach the 0.6 threshold
     assert col["skip_dialogue"].tolist() == [0, 0, 1, 0]  # profile threshold 0.3 for triggerleft
     assert col["pick_up"].tolist() == [0, 0, 0, 0]  # unbound
+
+
+def test_raw_inputs_scatter_ids_sort_by_time_and_count_what_does_not_fit() -> None:
+    raw = RawInputs.from_snapshots([
+        InputSnapshot(50, axes=[0.25] * 8, pressed_buttons=[3, 25], pressed_keys=[600, 5],
+                      pressed_mouse_buttons=[0, 1, 5, 6], mouse=(-3, 4), reason=2),
+        InputSnapshot(10, pressed_buttons=[20]),  # written out of order: sorted before alignment
+    ])  # fmt: skip
+    assert raw.t_ns.tolist() == [10, 50]
+    assert np.flatnonzero(raw.buttons[0]).tolist() == [20] and np.flatnonzero(raw.buttons[1]).tolist() == [3]
+    assert np.flatnonzero(raw.keys[1]).tolist() == [5]
+    assert np.flatnonzero(raw.mouse_buttons[1]).tolist() == [0, 4]  # SDL buttons 1 and 5
+    assert raw.axes[1].tolist() == [0.25] * 6 and raw.axes[0].tolist() == [0.0] * 6
+    assert np.isnan(raw.mouse_xy[0]).all() and raw.mouse_xy[1].tolist() == [-3.0, 4.0]
+    assert raw.reason.tolist() == [0, 2]
+    assert raw.dropped == 2 + 1 + 1 + 2  # axes 7-8, button 25, key 600, mouse buttons 0 and 6
