@@ -43,13 +43,11 @@ class ScreenSource(CaptureSource):
         s = self.settings
         self.fitter = Fitter(s.width, s.height, self.pixel_format, s.scale_filter)
         self.stale = StaleDetector(s.duplicate_row_step)
-        self.captured_size: tuple[int, int] | None = None
         return FrameFormat(s.width, s.height, self.pixel_format)
 
     def _deliver(self, captured: np.ndarray, out: np.ndarray) -> None:
         """Count a repeat of the previous picture, then fit `captured` into `out`."""
         self.stale.check(captured)
-        self.captured_size = (captured.shape[1], captured.shape[0])
         self.fitter.fit(captured, out)
 
     def stats(self) -> dict[str, Any]:
@@ -57,6 +55,7 @@ class ScreenSource(CaptureSource):
             return {}
         stats: dict[str, Any] = dict(self.stale.stats())
         stats["resizes"] = self.fitter.resizes
-        if self.captured_size is not None:
-            stats["captured_size"] = f"{self.captured_size[0]}x{self.captured_size[1]}"
+        if self.fitter.source_size is not None:
+            width, height = self.fitter.source_size
+            stats["captured_size"] = f"{width}x{height}"
         return stats
