@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from grimjobs.capture.base import CaptureSource, SourceEnded
+from grimjobs.capture.base import CaptureSource, SourceEnded, SourceGap
 from grimjobs.clock import NS_PER_S, now_ns, sleep_until
 from grimjobs.errors import UserError
 from grimjobs.game import Game
@@ -115,7 +115,7 @@ def stream_frames(
         period_ns = round(NS_PER_S / s.fps)
         start_ns = base_ns = now_ns()
         slot = base_slot = 0
-        sent = dropped = 0
+        sent = dropped = gaps = 0
         end_reason = "stopped"
         while not stop.is_set():
             if tick is not None:
@@ -171,13 +171,17 @@ def stream_frames(
             except SourceEnded:
                 end_reason = "source ended"
                 break
+            except SourceGap:  # nothing to show for this slot (window minimized): skip it
+                gaps += 1
+                slot += 1
+                continue
             finally:
                 ref.release()
             sent += 1
             slot += 1
             if stepping and not random_access:
                 base_ns, base_slot = now_ns(), slot
-        return {"frames": sent, "dropped": dropped, "end_reason": end_reason}
+        return {"frames": sent, "dropped": dropped, "gaps": gaps, "end_reason": end_reason}
     finally:
         source.close()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grimjobs.capture.base import SourceGap
 from grimjobs.capture.grimstream import GrimStreamCaptureSettings, GrimStreamSource
 from grimjobs.capture.pattern import decode_index
 from grimjobs.capture.synthetic import SyntheticSettings, SyntheticSource
@@ -229,3 +230,23 @@ def test_stream_job_cli_serves_frames() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class _GappySource(SyntheticSource):
+    """The synthetic pattern with nothing to show on some slots, as a minimized window has."""
+
+    def _grab(self, out: np.ndarray, slot: int) -> int:
+        if slot in (2, 3):
+            raise SourceGap
+        return super()._grab(out, slot)
+
+
+def test_stream_frames_skips_slots_without_a_frame() -> None:
+    settings = {"width": 128, "height": 32, "fps": 60, "paced": False, "max_frames": 6}
+    source = _GappySource(SyntheticSettings.model_validate(settings))
+    pub = GrimStreamPublisher(GrimStreamSettings.model_validate({"url": uds_url()}))
+    try:
+        result = stream_frames(source, pub, threading.Event(), Playback())
+    finally:
+        pub.close()
+    assert result == {"frames": 6, "dropped": 0, "gaps": 2, "end_reason": "max_frames"}
