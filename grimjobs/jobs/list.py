@@ -60,15 +60,11 @@ def list_windows(display: str | None, all_windows: bool) -> list[dict[str, Any]]
 
 
 def list_controllers() -> list[dict[str, Any]]:
-    """Joysticks SDL sees; the game controllers among them have a mapping (what input=sdl uses)."""
-    import warnings
+    """Joysticks SDL sees; the game controllers among them have a mapping (what input=sdl uses).
+    The GUID is what `input.pad` takes to pin one physical pad."""
+    from grimjobs.input.sdl_pad import guid_string, sdl_init, sdl_quit
 
-    with warnings.catch_warnings():  # pysdl2-dll announces itself on import
-        warnings.simplefilter("ignore")
-        import sdl2
-
-    if sdl2.SDL_Init(sdl2.SDL_INIT_GAMECONTROLLER) != 0:
-        raise RuntimeError(sdl2.SDL_GetError().decode(errors="replace"))
+    sdl2 = sdl_init()
     try:
         found = []
         for index in range(sdl2.SDL_NumJoysticks()):
@@ -82,12 +78,13 @@ def list_controllers() -> list[dict[str, Any]]:
                 {
                     "index": index,
                     "name": (name or b"").decode(errors="replace"),
+                    "guid": guid_string(sdl2, sdl2.SDL_JoystickGetDeviceGUID(index)),
                     "game_controller": is_controller,
                 }
             )
         return found
     finally:
-        sdl2.SDL_QuitSubSystem(sdl2.SDL_INIT_GAMECONTROLLER)
+        sdl_quit(sdl2)
 
 
 def collect(cfg: DictConfig) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
@@ -123,7 +120,7 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
 COLUMNS = {
     "monitors": ["index", "name", "resolution", "position", "primary"],
     "windows": ["id", "title", "process", "geometry"],
-    "controllers": ["index", "name", "game_controller"],
+    "controllers": ["index", "name", "guid", "game_controller"],
 }
 USAGE = {
     "monitors": "capture=monitor capture.monitor=<index>",

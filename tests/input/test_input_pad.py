@@ -201,3 +201,24 @@ def test_scripted_config_errors_name_the_key() -> None:
         )
     with pytest.raises(ConfigError, match=r"input\.sample_hz"):
         build({"_target_": "grimjobs.input.sdl.SdlInput", "sample_hz": -1}, "input")
+
+
+def test_list_shows_controllers_with_the_guid_input_pad_takes() -> None:
+    from grimjobs.jobs.list import list_controllers
+
+    pad = VirtualPad("listed pad")
+    pad.attach()
+    try:
+        rows = [row for row in list_controllers() if row["name"] == "listed pad"]
+        assert len(rows) == 1 and rows[0]["game_controller"] is True
+        device = SdlInput(SdlInputSettings(pad=rows[0]["guid"]))
+        out: list[InputSnapshot] = []
+        device.open(now_ns())
+        try:
+            poll_until(device, out, lambda: len(out) == 1)
+            assert device.hub is not None and device.hub.pad is not None
+            assert device.hub.pad.name == "listed pad"
+        finally:
+            device.close()
+    finally:
+        pad.detach()
