@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import Field
 
+from grimjobs.errors import UserError
 from grimjobs.frames import FrameFormat
 from grimjobs.pipeline.pool import FrameRef
 from grimjobs.stream import protocol as p
@@ -110,22 +111,19 @@ class GrimStreamPublisher(FramePublisher):
             self.on_control(control, peer)
 
     def open(self, fmt: FrameFormat, fps: float) -> None:
+        # Checked before listening: a mistake must not leave a bound socket behind.
         if fmt.pixel_format != "rgba" and fmt.pixel_format not in _TO_RGBA:
-            from grimjobs.errors import UserError
-
             raise UserError(
                 f"stream: cannot send {fmt.pixel_format} frames as RGBA8; use an RGB/BGR capture source"
             )
-        server = self.start()
-        self._fmt = fmt
-        self._converter = None if fmt.pixel_format == "rgba" else RgbaConverter(fmt)
-        if fmt.nbytes + 64 > self.settings.max_payload:
-            from grimjobs.errors import UserError
-
+        if fmt.width * fmt.height * 4 + 64 > self.settings.max_payload:
             raise UserError(
                 f"stream.max_payload={self.settings.max_payload} is smaller than one "
                 f"{fmt.width}x{fmt.height} RGBA frame; raise it"
             )
+        server = self.start()
+        self._fmt = fmt
+        self._converter = None if fmt.pixel_format == "rgba" else RgbaConverter(fmt)
         server.set_config(
             p.StreamConfig(
                 width=fmt.width,

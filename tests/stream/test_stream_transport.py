@@ -256,3 +256,13 @@ def test_non_loopback_needs_allow_remote() -> None:
 def test_bad_urls_are_user_errors(bad: str) -> None:
     with pytest.raises(UserError, match=r"stream\.url"):
         StreamServer(bad, "retail")
+
+
+def test_too_small_max_payload_is_refused_before_listening() -> None:
+    url = uds_url()
+    # The source frame (rgb24, 16 KB) fits, its RGBA8 form on the wire (21 KB) does not.
+    pub = GrimStreamPublisher(GrimStreamSettings.model_validate({"url": url, "max_payload": 1100 * 16}))
+    with pytest.raises(UserError, match="max_payload"):
+        pub.open(FrameFormat(334, 16, "rgb24"), 30.0)
+    assert pub.server is None and not os.path.exists(url.removeprefix("unix://"))
+    pub.close()
