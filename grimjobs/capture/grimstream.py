@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from grimjobs.capture.base import CaptureSettings, CaptureSource, SourceEnded, SourceError
-from grimjobs.clock import now_ns
+from grimjobs.clock import NS_PER_S, now_ns
 from grimjobs.frames import FrameFormat
 from grimjobs.stream import protocol as p
 from grimjobs.stream.client import Disconnected, StreamClient
@@ -42,7 +42,7 @@ class GrimStreamSource(CaptureSource):
         self.frames_received = 0
         self.duplicates = 0
         self.superseded = 0
-        deadline = now_ns() + int(s.connect_timeout * 1e9)
+        deadline = now_ns() + round(s.connect_timeout * NS_PER_S)
         config: p.StreamConfig | None = None
         while config is None and now_ns() < deadline:
             event = self._client.poll(0.2)
@@ -55,6 +55,7 @@ class GrimStreamSource(CaptureSource):
             self._client.close()
             raise SourceError(f"capture.url={s.url}: no STREAM_CONFIG within {s.connect_timeout}s")
         if config.stride_bytes != config.width * 4:
+            self._client.close()
             raise SourceError(
                 f"capture.url={s.url}: padded rows (stride {config.stride_bytes}) are not supported"
             )
