@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from grimjobs.session.actions import REASON_DISCONNECT, InputSnapshot
+from grimjobs.session.actions import InputSnapshot
 
 AXIS_NAMES: tuple[str, ...] = ("leftx", "lefty", "rightx", "righty", "lefttrigger", "righttrigger")
 AXIS_IDS: dict[str, int] = {name: slot for slot, name in enumerate(AXIS_NAMES)}
@@ -139,10 +139,6 @@ class InputState:
             mouse=self.mouse,
             reason=reason,
         )
-
-
-def neutral_snapshot(monotonic_ns: int) -> InputSnapshot:
-    return InputSnapshot(monotonic_ns=monotonic_ns, axes=NEUTRAL_AXES, reason=REASON_DISCONNECT)
 
 
 def _toggle(held: set[int], code: int, down: bool) -> bool:

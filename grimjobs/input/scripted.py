@@ -16,7 +16,6 @@ Timeline steps (times in seconds from the recording start, in any order):
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -149,10 +148,6 @@ class Timeline:
                 self._cursor = 0
             yield self.actions[self._cursor]
             self._cursor += 1
-
-    def position(self, elapsed_ns: int) -> int:
-        """How many steps of one pass lie at or before `elapsed_ns` (for tests and status)."""
-        return bisect.bisect_right(self.times, elapsed_ns)
 
 
 class ScriptedInput(SdlInput):

@@ -147,7 +147,6 @@ class PadHub:
         self.last_pad: PadInfo | None = None
         self.connects = 0
         self.disconnects = 0
-        self.events = 0
         # Largest gap between SDL queueing an event (its SDL_GetTicks timestamp) and us reading it.
         self.max_queue_ms = 0
         self._events: Any = None
@@ -163,14 +162,6 @@ class PadHub:
     @property
     def connected(self) -> bool:
         return self.controller is not None
-
-    def pads(self) -> list[PadInfo]:
-        """Game controllers SDL sees now."""
-        sdl2 = self.sdl
-        assert sdl2 is not None, "PadHub is not open"
-        return [
-            self._info(index) for index in range(sdl2.SDL_NumJoysticks()) if sdl2.SDL_IsGameController(index)
-        ]
 
     def pump(self) -> int:
         """Read every queued controller event; returns how many concerned the tracked pad."""
@@ -197,7 +188,6 @@ class PadHub:
             if count < _BATCH:
                 break
         sdl2.SDL_FlushEvents(_JOYSTICK_FIRST, _JOYSTICK_LAST)
-        self.events += handled
         return handled
 
     def _handle(self, event: Any, t_ns: int, ticks: int) -> int:
