@@ -4,50 +4,26 @@ The names are the ones SDL's GameController API uses in mapping strings (`a`, `l
 `dpup`, `leftx`, ...), except the triggers, which use the enum spelling (`triggerleft`,
 `triggerright`) like SDL_CONTROLLER_AXIS_TRIGGERLEFT. The ids are SDL_GameControllerButton /
 SDL_GameControllerAxis numbers: what actions.bin stores (axes by slot, pressed_buttons by id).
-Pure: no SDL import, so profiles validate where SDL is missing.
+Pure: no SDL import, so profiles validate where SDL is missing. The ids come from
+`grimjobs.input.controls` (one table for recording and export).
 """
 
 from __future__ import annotations
 
-# SDL_GameControllerButton, SDL 2.0.14+ order (SDL_CONTROLLER_BUTTON_MAX = 21).
-BUTTONS: dict[str, int] = {
-    "a": 0,
-    "b": 1,
-    "x": 2,
-    "y": 3,
-    "back": 4,
-    "guide": 5,
-    "start": 6,
-    "leftstick": 7,
-    "rightstick": 8,
-    "leftshoulder": 9,
-    "rightshoulder": 10,
-    "dpup": 11,
-    "dpdown": 12,
-    "dpleft": 13,
-    "dpright": 14,
-    "misc1": 15,
-    "paddle1": 16,
-    "paddle2": 17,
-    "paddle3": 18,
-    "paddle4": 19,
-    "touchpad": 20,
-}
-BUTTON_COUNT = 21
+from grimjobs.input import controls as sdl
 
-# SDL_GameControllerAxis (SDL_CONTROLLER_AXIS_MAX = 6).
-AXES: dict[str, int] = {
-    "leftx": 0,
-    "lefty": 1,
-    "rightx": 2,
-    "righty": 3,
-    "triggerleft": 4,
-    "triggerright": 5,
-}
-AXIS_COUNT = 6
-TRIGGERS: tuple[str, ...] = ("triggerleft", "triggerright")
+# SDL_GameControllerButton ids, the table grimjobs.input records with.
+BUTTONS: dict[str, int] = dict(sdl.BUTTON_IDS)
+BUTTON_NAMES: tuple[str, ...] = sdl.BUTTON_NAMES
+BUTTON_COUNT = sdl.BUTTON_COUNT
+
 # SDL's mapping strings (and grimjobs.input) spell the triggers this way; both are accepted.
 AXIS_ALIASES: dict[str, str] = {"lefttrigger": "triggerleft", "righttrigger": "triggerright"}
+# SDL_GameControllerAxis slots, triggers in the enum spelling.
+AXES: dict[str, int] = {AXIS_ALIASES.get(name, name): slot for name, slot in sdl.AXIS_IDS.items()}
+AXIS_NAMES: tuple[str, ...] = tuple(AXES)
+AXIS_COUNT = sdl.AXIS_COUNT
+TRIGGERS: tuple[str, ...] = ("triggerleft", "triggerright")
 
 # A vector2 binding names a whole stick: (x axis, y axis). SDL's y axes grow downwards.
 STICKS: dict[str, tuple[str, str]] = {"left": ("leftx", "lefty"), "right": ("rightx", "righty")}
@@ -56,18 +32,6 @@ STICKS: dict[str, tuple[str, str]] = {"left": ("leftx", "lefty"), "right": ("rig
 KEY_COUNT = 512
 # Mouse buttons 1..5 (SDL_BUTTON_LEFT..SDL_BUTTON_X2) are exported in slots 0..4.
 MOUSE_BUTTON_COUNT = 5
-
-BUTTON_NAMES: tuple[str, ...] = tuple(sorted(BUTTONS, key=BUTTONS.__getitem__))
-AXIS_NAMES: tuple[str, ...] = tuple(sorted(AXES, key=AXES.__getitem__))
-
-# How a stored axis value is scaled: sticks in [-1, 1] (SDL int16 / 32767, clamped), triggers in
-# [0, 1]. Every reader and writer of actions.bin agrees on this.
-AXIS_FULL_SCALE = 32767.0
-
-
-def normalize_axis(raw: int) -> float:
-    """SDL int16 axis value -> the float stored in actions.bin."""
-    return max(-1.0, min(1.0, raw / AXIS_FULL_SCALE))
 
 
 def canonical_axis(name: str) -> str:
@@ -88,7 +52,3 @@ def axis_member(name: str) -> tuple[str, int]:
         f"{name!r} is neither a button nor an axis direction; use a button ({', '.join(BUTTON_NAMES)}), "
         "a stick direction (leftx+, leftx-, lefty+, lefty-, rightx+, ...) or triggerleft/triggerright"
     )
-
-
-def is_button(name: str) -> bool:
-    return name in BUTTONS

@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from grimjobs.dataset.controls import AXIS_ALIASES
 from grimjobs.errors import UserError
 from grimjobs.input.controls import InputState, axis_id, button_id
 from grimjobs.input.sdl_pad import PadHub, PadSelector, VirtualPad, parse_pad_spec
 
 VIRTUAL_PREFIX = "virtual:"
-_AXIS_ALIASES = {"triggerleft": "lefttrigger", "triggerright": "righttrigger"}
+# Script lines may use either trigger spelling; the input layer takes SDL's mapping-string one.
+_AXIS_ALIASES = {ours: sdl for sdl, ours in AXIS_ALIASES.items()}
 
 
 class PadScript:
