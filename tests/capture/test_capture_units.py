@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grimjobs.capture.base import CaptureSettings, CaptureSource, SourceGap
+from grimjobs.capture.base import CaptureSettings, CaptureSource, SourceEnded, SourceGap
 from grimjobs.capture.file import FileSettings, FileSource
 from grimjobs.capture.pattern import PatternRenderer, decode_index
 from grimjobs.capture.scale import Fitter, inner, letterbox
@@ -223,8 +223,7 @@ def test_capture_file_source_unpaced_and_paced(tmp_path: Path) -> None:
         for slot in range(25):
             try:
                 times.append(source.grab(out, slot))
-            except Exception as exc:
-                assert type(exc).__name__ == "SourceEnded"
+            except SourceEnded:
                 break
             seen.append(decode_index(out))
     assert seen == list(range(20))

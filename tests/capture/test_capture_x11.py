@@ -189,7 +189,6 @@ def test_capture_x11_window_lost(xvfb: XServer, tmp_path: Path, how: str, on_los
     assert gap["slots"] >= 3
     assert summary["end_reason"] == "duration"
     t = rec.sync.monotonic_ns
-    assert t[-1] >= gap["start_ns"] or how == "close"
     if how == "close":
         assert gap["end_ns"] is None and t[-1] < gap["start_ns"]
     else:
