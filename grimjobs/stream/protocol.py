@@ -21,7 +21,8 @@ from __future__ import annotations
 import enum
 import math
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, TypeAlias
 
@@ -38,6 +39,9 @@ U64_MAX: Final = 0xFFFF_FFFF_FFFF_FFFF
 
 _HEADER = struct.Struct(">4sHHI")
 _F32 = struct.Struct(">f")
+# MessagePack type byte -> width of what follows, for the FRAME fast path (uint8..64; bin8..32)
+_UINT_WIDTH: Final = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+_BIN_WIDTH: Final = {0xC4: 1, 0xC5: 2, 0xC6: 4}
 
 
 class MessageKind(enum.IntEnum):
@@ -759,8 +763,7 @@ def _read_uint_at(buf: memoryview, pos: int) -> tuple[int | None, int] | None:
         return b, pos + 1
     if b == 0xC0:
         return None, pos + 1
-    sizes = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
-    n = sizes.get(b)
+    n = _UINT_WIDTH.get(b)
     if n is None or pos + 1 + n > len(buf):
         return None
     return int.from_bytes(buf[pos + 1 : pos + 1 + n], "big"), pos + 1 + n
@@ -806,7 +809,7 @@ def _decode_frame_fast(payload: memoryview) -> Frame | None:
                 return None
             if name == "data":
                 tag = payload[pos]
-                width = {0xC4: 1, 0xC5: 2, 0xC6: 4}.get(tag)
+                width = _BIN_WIDTH.get(tag)
                 if width is None or pos + 1 + width > n:
                     return None
                 size = int.from_bytes(payload[pos + 1 : pos + 1 + width], "big")
@@ -856,10 +859,6 @@ def decode_message(data: Buffer, max_payload: int = DEFAULT_MAX_PAYLOAD) -> Mess
     if len(payload) != header.length:
         raise ProtocolError(f"header declares {header.length} payload bytes, got {len(payload)}")
     return decode_payload(header.kind, payload)
-
-
-def encode_message(message: Message) -> bytes:
-    return message.encode()
 
 
 def message_from_value(kind: int, value: Mapping[str, Any]) -> Message:
@@ -927,8 +926,6 @@ class FrameParser:
 
     # -- buffer management
     def _take_buffer(self, n: int) -> bytearray:
-        import sys
-
         pool = self._pool
         # A buffer is free when only the pool list refers to it (getrefcount adds its argument);
         # a live view (memoryview of a decoded FRAME) adds a reference. Index, not enumerate():
@@ -939,7 +936,7 @@ class FrameParser:
         # Room for a few more bytes than this payload: FRAME lengths grow by a byte or two as
         # frame_id needs a wider integer, and an exact-size buffer would then never fit again
         # (a fresh, zero-filled 3.7 MB allocation per frame). Never above max_payload.
-        size = min(max(n, self.max_payload), (n + 0xFFFF) & ~0xFFFF)
+        size = min(self.max_payload, (n + 0xFFFF) & ~0xFFFF)  # n <= max_payload (header check)
         if len(pool) < self._pool_limit:
             pool.append(bytearray(size))
             return pool[-1]
@@ -1033,12 +1030,6 @@ class FrameParser:
         self._events.append(message)
 
 
-def iter_messages(data: Buffer, max_payload: int = DEFAULT_MAX_PAYLOAD) -> Iterator[Event]:
-    """All events in a complete byte string (for files and tests)."""
-    parser = FrameParser(max_payload)
-    yield from parser.feed(data)
-
-
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
     "HEADER_LEN",
@@ -1069,7 +1060,5 @@ __all__ = [
     "decode_message",
     "decode_payload",
     "encode_header",
-    "encode_message",
-    "iter_messages",
     "message_from_value",
 ]

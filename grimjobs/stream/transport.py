@@ -14,8 +14,6 @@ from grimjobs.errors import UserError
 
 log = logging.getLogger(__name__)
 
-RETAIL_PORT = 17400
-ENGINE_PORT = 17500
 SOCKET_BUFFER_BYTES = 4 << 20  # capped by net.core.wmem_max / rmem_max; the kernel doubles it
 
 
