@@ -9,7 +9,6 @@ schedule and grabs the moment it is asked.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -102,13 +101,6 @@ class X11GrabDevice:
             self._container = None
 
 
-def display_name(setting: str | None, key: str = "capture.display") -> str:
-    name = setting or os.environ.get("DISPLAY")
-    if not name:
-        raise UserError(f"no X display: set DISPLAY or {key}=:0")
-    return name
-
-
 class X11GrabSettings(ScreenSettings):
     display: str | None = Field(None, description="X display, e.g. :0 (null: $DISPLAY)")
     region: Region | None = Field(None, description="part of the display to record (null: all of it)")
@@ -125,8 +117,8 @@ class X11GrabSource(ScreenSource):
         from grimjobs.capture.x11 import X11Windows
 
         s = self.settings
-        display = display_name(s.display)
-        x11 = X11Windows(display)
+        x11 = X11Windows(s.display)  # resolves $DISPLAY, or one UserError line
+        display = x11.display.get_display_name()
         screen_w, screen_h = x11.screen_size
         x11.close()
         if s.region is None:
