@@ -27,7 +27,6 @@ log = logging.getLogger("grimjobs.export")
 FORMATS = ("lerobot", "npz")
 MODES = ("all", "part", "merge")
 VIDEO_MODES = ("copy", "remux", "none")
-SUMMARY_FILE = "summary.json"
 SKIPPED = "parts/_skipped"
 
 
@@ -104,10 +103,11 @@ def part_name(session: Path) -> str:
 
 
 def _nominal_fps(session: Path) -> float | None:
+    from grimjobs.session import SUMMARY
     from grimjobs.session.summary import read_summary
 
     try:
-        value = read_summary(session / SUMMARY_FILE).get("nominal_fps")
+        value = read_summary(session / SUMMARY).get("nominal_fps")
     except (OSError, ValueError):
         return None
     return float(value) if isinstance(value, (int, float)) else None
@@ -144,13 +144,9 @@ def resolve_profile(value: str) -> Path:
     return path
 
 
-def load_mapping(cfg: DictConfig) -> Any:
-    """The compiled profile (None without `profile=`), validated against the game's definition."""
-    if cfg.profile is None:
-        return None
+def load_definition(cfg: DictConfig) -> Any:
+    """The game-actions definition of `game=` (export and map)."""
     from grimjobs.dataset.actions import load_game_actions
-    from grimjobs.dataset.apply import CompiledMapping
-    from grimjobs.dataset.profile import load_profile
     from grimjobs.game import Game
 
     game = build(cfg.game, "game", Game)
@@ -158,7 +154,17 @@ def load_mapping(cfg: DictConfig) -> Any:
         raise ConfigError(
             f"game={game.settings.name} has no action definition; pick game=manny or set game.actions"
         )
-    definition = load_game_actions(game.actions_path)
+    return load_game_actions(game.actions_path)
+
+
+def load_mapping(cfg: DictConfig) -> Any:
+    """The compiled profile (None without `profile=`), validated against the game's definition."""
+    if cfg.profile is None:
+        return None
+    from grimjobs.dataset.apply import CompiledMapping
+    from grimjobs.dataset.profile import load_profile
+
+    definition = load_definition(cfg)
     profile, warnings = load_profile(resolve_profile(str(cfg.profile)), definition)
     for warning in warnings:
         log.warning("%s: %s", cfg.profile, warning)

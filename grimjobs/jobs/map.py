@@ -14,7 +14,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from grimjobs.errors import ConfigError, UserError
-from grimjobs.runner import build, hydra_job
+from grimjobs.runner import hydra_job
 
 log = logging.getLogger("grimjobs.map")
 FRAME_MS = 30  # key wait per loop: pad events are pumped at least this often
@@ -70,18 +70,11 @@ def _quiet_console_logging() -> list[tuple[logging.Handler, int]]:
 
 @hydra_job("map")
 def main(cfg: DictConfig) -> int:
-    from grimjobs.dataset.actions import load_game_actions
     from grimjobs.dataset.profile import load_profile, save_profile
     from grimjobs.dataset.workflow import MapperState
-    from grimjobs.game import Game
-    from grimjobs.jobs.export import resolve_profile
+    from grimjobs.jobs.export import load_definition, resolve_profile
 
-    game = build(cfg.game, "game", Game)
-    if game.actions_path is None:
-        raise ConfigError(
-            f"game={game.settings.name} has no action definition; pick game=manny or set game.actions"
-        )
-    definition = load_game_actions(game.actions_path)
+    definition = load_definition(cfg)
     profile = None
     if cfg.profile is not None:
         profile, _ = load_profile(resolve_profile(str(cfg.profile)), definition)
