@@ -30,12 +30,13 @@ from typing import Generic, Literal, TypeVar
 
 import numpy as np
 
+from grimjobs.clock import NS_PER_S
+
 T = TypeVar("T")
 F = TypeVar("F")
 S = TypeVar("S")
 AlignMode = Literal["first_message", "shared"]
 
-NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 
 
@@ -168,25 +169,18 @@ class StreamClock:
         self.reset()
 
     def reset(self) -> None:
-        self.first_host_ns: int | None = None
         self.first_local_ns: int | None = None
         self.measured_offset_ns: int | None = None
-        self.last_local_ns: int | None = None
         self._recent.clear()
-
-    @property
-    def synced(self) -> bool:
-        return self.measured_offset_ns is not None
 
     def observe(self, host_ns: int, local_ns: int) -> None:
         sample = local_ns - host_ns
         if self.first_local_ns is None or self.measured_offset_ns is None:
-            self.first_host_ns, self.first_local_ns = host_ns, local_ns
+            self.first_local_ns = local_ns
             self.measured_offset_ns = sample
         elif local_ns - self.first_local_ns <= self.baseline_ns and sample < self.measured_offset_ns:
             self.measured_offset_ns = sample
         self._recent.push(local_ns, sample)
-        self.last_local_ns = local_ns
 
     @property
     def offset_ns(self) -> int:
@@ -205,12 +199,6 @@ class StreamClock:
         if recent is None or self.measured_offset_ns is None:
             return 0
         return recent - self.measured_offset_ns
-
-    @property
-    def elapsed_ns(self) -> int:
-        if self.first_local_ns is None or self.last_local_ns is None:
-            return 0
-        return self.last_local_ns - self.first_local_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,9 +387,6 @@ class StreamTrack(Generic[T]):
         if self.last_heartbeat_local_ns is None:
             return None
         return now_ns - self.last_heartbeat_local_ns
-
-    def gaps_between(self, start_ns: int, end_ns: int) -> list[Gap]:
-        return [g for g in self.gaps if g.start_ns <= end_ns and (g.end_ns is None or g.end_ns >= start_ns)]
 
 
 @dataclass(slots=True)

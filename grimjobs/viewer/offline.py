@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from grimjobs.clock import NS_PER_S
 from grimjobs.errors import UserError
 from grimjobs.session import ACTIONS, CAPTURE, SUMMARY, SYNC
 from grimjobs.session.actions import REASON_SAMPLE, ActionsFormatError, InputSnapshot, read_actions
 from grimjobs.session.summary import read_summary
 from grimjobs.session.sync import SyncFormatError, SyncTable, read_sync
-from grimjobs.viewer.align import NS_PER_S, Gap, detect_gaps
+from grimjobs.viewer.align import Gap, detect_gaps
 
 log = logging.getLogger(__name__)
 

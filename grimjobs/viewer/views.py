@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from grimjobs.viewer.align import NS_PER_MS, NS_PER_S, Aligner, AlignMode, Gap, RingBuffer, Thresholds, ms
+from grimjobs.clock import NS_PER_S
+from grimjobs.stream import client as c
+from grimjobs.stream import protocol as p
+from grimjobs.viewer.align import NS_PER_MS, Aligner, AlignMode, Gap, RingBuffer, Thresholds, ms
 from grimjobs.viewer.model import EngineState, Mark, apply_update
 from grimjobs.viewer.offline import SessionData, VideoReader
 from grimjobs.viewer.render import InputView, PaneImage, Scene, SimView, TimelineView
@@ -46,8 +49,6 @@ class OfflineView:
         self.session = session
         self.video = video
         self.frames = min(len(video), session.frames) if session.frames else len(video)
-        if self.frames == 0:
-            self.frames = len(video)
         self.index = min(max(start_frame, 0), max(self.frames - 1, 0))
         self.speed = speed
         self.loop = loop
@@ -257,14 +258,12 @@ class LiveView:
         self._labels: dict[str, set[str]] = {"retail": set(), "engine": set()}
         self.send: Sender = lambda stream, message: False
         self.controls_sent: list[str] = []
+        self._plane_axes = tuple("xyz".index(axis) for axis in settings.plane[:2])  # per trail point
 
     # -- ingest (called by feeds, or directly by tests) -------------------------------------------
 
     def ingest(self, stream: str, event: Any, local_ns: int) -> None:
         """One client event of `stream` ("retail" or "engine"), received at local_ns."""
-        from grimjobs.stream import client as c
-        from grimjobs.stream import protocol as p
-
         track = self.aligner.retail if stream == "retail" else self.aligner.engine
         with self.lock:
             if isinstance(event, c.Connected):
@@ -348,9 +347,8 @@ class LiveView:
             bounds[2], bounds[3] = max(bounds[2], a), max(bounds[3], b)
 
     def _plane(self, position: tuple[float, float, float]) -> tuple[float, float]:
-        axes = {"x": 0, "y": 1, "z": 2}
-        first, second = self.settings.plane[0], self.settings.plane[1]
-        return position[axes[first]], position[axes[second]]
+        first, second = self._plane_axes
+        return position[first], position[second]
 
     def _remember_label(self, stream: str, label: str) -> None:
         labels = self._labels[stream]
@@ -360,8 +358,6 @@ class LiveView:
     # -- keys ----------------------------------------------------------------------------------
 
     def key(self, name: str, now_ns: int) -> None:
-        from grimjobs.stream import protocol as p
-
         if name == "space":
             self.paused = not self.paused
             if self.paused:
@@ -389,8 +385,6 @@ class LiveView:
             self.displayed = newest[1]
 
     def _step(self, direction: int) -> None:
-        from grimjobs.stream import protocol as p
-
         ring = self.aligner.retail.ring
         current = self.displayed
         if current is None:

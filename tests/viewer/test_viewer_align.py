@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grimjobs.clock import NS_PER_S
 from grimjobs.viewer.align import (
     NS_PER_MS,
-    NS_PER_S,
     Aligner,
     RateMeter,
     RingBuffer,
