@@ -14,7 +14,7 @@ def main(cfg: DictConfig) -> int:
     from grimjobs.validation.repair import RepairError, repair_session
     from grimjobs.validation.validator import SessionValidator
 
-    sessions = session_paths(cfg.get("path"))
+    sessions = session_paths(cfg.get("path"), "repair")
     validator = build(cfg.validation, "validation", SessionValidator)
     status = 0
     for session in sessions:

@@ -17,10 +17,10 @@ log = logging.getLogger("grimjobs.validate")
 FORMATS = ("table", "json", "csv")
 
 
-def session_paths(path_setting: object) -> list[Path]:
+def session_paths(path_setting: object, job: str = "validate") -> list[Path]:
     """The sessions named by `path=`, or a UserError saying what is wrong with it."""
     if path_setting in (None, "", "???"):
-        raise UserError("path is required: validate path=<session folder or folder of sessions>")
+        raise UserError(f"path is required: {job} path=<session folder or folder of sessions>")
     path = Path(str(path_setting)).expanduser()
     if not path.exists():
         raise UserError(f"path={path}: no such file or folder; give a session folder or a folder of sessions")
