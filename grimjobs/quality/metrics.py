@@ -9,7 +9,7 @@ writes `psnr_db: null` with `identical: true`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -20,11 +20,6 @@ def psnr_from_mse(mse: float, peak: float = 255.0) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
 
-def parse_metric(text: str) -> float:
-    """A number as FFmpeg's filters write it in frame metadata (`inf`, `1.000000`, `nan`)."""
-    return float(text)
-
-
 @dataclass(frozen=True, slots=True)
 class FrameScore:
     mse: float  # mean over the planes, weighted by their sample counts (FFmpeg's mse_avg)
@@ -33,12 +28,12 @@ class FrameScore:
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, str]) -> FrameScore:
-        """Read the psnr and ssim filters' per-frame metadata."""
+        """Read the psnr and ssim filters' per-frame metadata (numbers such as `inf`, `1.000000`)."""
         try:
             return cls(
-                mse=parse_metric(metadata["lavfi.psnr.mse_avg"]),
-                psnr_db=parse_metric(metadata["lavfi.psnr.psnr_avg"]),
-                ssim=parse_metric(metadata["lavfi.ssim.All"]),
+                mse=float(metadata["lavfi.psnr.mse_avg"]),
+                psnr_db=float(metadata["lavfi.psnr.psnr_avg"]),
+                ssim=float(metadata["lavfi.ssim.All"]),
             )
         except KeyError as missing:
             raise ValueError(f"frame metadata has no {missing}: {sorted(metadata)}") from None
@@ -55,7 +50,6 @@ class QualityTotals:
     psnr_min_db: float = math.inf
     ssim_min: float = math.inf
     identical_frames: int = 0
-    _scores: list[FrameScore] = field(default_factory=list, repr=False)
 
     def add(self, score: FrameScore) -> None:
         self.frames += 1
