@@ -69,6 +69,15 @@ class PyAVEncoder(VideoEncoder):
             stream.codec_context.thread_count = self.settings.threads
         self._stream = stream
         self._pixel_format_in = fmt.pixel_format
+        # One input frame for the whole recording, filled in place: from_ndarray would allocate a
+        # frame-sized buffer per frame. Safe only because converting to the codec's pixel format
+        # gives the encoder a frame of its own; without a conversion the encoder may keep ours.
+        self._input: tuple[Any, np.ndarray] | None = None
+        if fmt.pixel_format != self.pixel_format:
+            frame = av.VideoFrame(fmt.width, fmt.height, fmt.pixel_format)
+            plane = frame.planes[0]
+            rows = np.frombuffer(memoryview(plane), np.uint8).reshape(fmt.height, plane.line_size)
+            self._input = (frame, rows[:, : fmt.width * fmt.channels].reshape(fmt.shape))
         self._frames = 0
         self._encode_seconds = 0.0
         self._pts_offset: int | None = None
@@ -77,7 +86,11 @@ class PyAVEncoder(VideoEncoder):
         import av
 
         started = time.perf_counter()
-        frame = av.VideoFrame.from_ndarray(pixels, format=self._pixel_format_in)
+        if self._input is not None:
+            frame, view = self._input
+            np.copyto(view, pixels)
+        else:
+            frame = av.VideoFrame.from_ndarray(pixels, format=self._pixel_format_in)
         frame.pts = pts
         frame.time_base = TIME_BASE
         self._mux(self._stream.encode(frame))
