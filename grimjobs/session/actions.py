@@ -60,14 +60,7 @@ class ActionsWriter:
         assert self._file is not None, "ActionsWriter is closed"
         message = self._message
         message.Clear()
-        message.monotonic_ns = snapshot.monotonic_ns
-        message.axes.extend(snapshot.axes)
-        message.pressed_buttons.extend(snapshot.pressed_buttons)
-        message.pressed_keys.extend(snapshot.pressed_keys)
-        message.pressed_mouse_buttons.extend(snapshot.pressed_mouse_buttons)
-        if snapshot.mouse is not None:
-            message.mouse_x, message.mouse_y = snapshot.mouse
-        message.reason = snapshot.reason
+        _fill(message, snapshot)
         payload = message.SerializeToString()
         self._file.write(_LENGTH.pack(len(payload)))
         self._file.write(payload)
@@ -86,18 +79,22 @@ class ActionsWriter:
             self._file = None
 
 
-def encode_record(snapshot: InputSnapshot) -> bytes:
-    """One framed record (length prefix + payload), as ActionsWriter writes it."""
-    message = GamepadState(
-        monotonic_ns=snapshot.monotonic_ns,
-        axes=list(snapshot.axes),
-        pressed_buttons=list(snapshot.pressed_buttons),
-        pressed_keys=list(snapshot.pressed_keys),
-        pressed_mouse_buttons=list(snapshot.pressed_mouse_buttons),
-        reason=snapshot.reason,
-    )
+def _fill(message: GamepadState, snapshot: InputSnapshot) -> None:
+    """Set an empty message's fields from a snapshot."""
+    message.monotonic_ns = snapshot.monotonic_ns
+    message.axes.extend(snapshot.axes)
+    message.pressed_buttons.extend(snapshot.pressed_buttons)
+    message.pressed_keys.extend(snapshot.pressed_keys)
+    message.pressed_mouse_buttons.extend(snapshot.pressed_mouse_buttons)
     if snapshot.mouse is not None:
         message.mouse_x, message.mouse_y = snapshot.mouse
+    message.reason = snapshot.reason
+
+
+def encode_record(snapshot: InputSnapshot) -> bytes:
+    """One framed record (length prefix + payload), as ActionsWriter writes it."""
+    message = GamepadState()
+    _fill(message, snapshot)
     payload: bytes = message.SerializeToString()
     return _LENGTH.pack(len(payload)) + payload
 
@@ -456,9 +453,8 @@ def _decode_slowly(
         fast_rows = np.ones(len(counts), bool)
         fast_rows[slow] = False
         fast_positions = np.repeat(offsets[:-1][fast_rows], counts[fast_rows]) + (
-            np.arange(int(counts[fast_rows].sum())) - np.repeat(
-                np.cumsum(counts[fast_rows]) - counts[fast_rows], counts[fast_rows]
-            )
+            np.arange(int(counts[fast_rows].sum()))
+            - np.repeat(np.cumsum(counts[fast_rows]) - counts[fast_rows], counts[fast_rows])
         )
         out[fast_positions] = values[keep]
         for index, row in zip(slow, slow_lists, strict=True):
