@@ -18,6 +18,7 @@ import numpy as np
 
 from grimjobs.dataset.episode import Episode, Feature, column_stats, pool_stats
 from grimjobs.errors import UserError
+from grimjobs.session import CAPTURE
 
 CODEBASE_VERSION = "v3.0"
 VIDEO_KEY = "observation.images.screen"
@@ -57,7 +58,7 @@ def to_table(columns: dict[str, np.ndarray]) -> Any:
 
 
 def probe_video(path: Path) -> dict[str, Any]:
-    """Width, height, codec, pix_fmt and frame count of a video (PyAV)."""
+    """The LeRobot video info of a video file (PyAV): size, codec, pix_fmt, audio."""
     import av
 
     with av.open(str(path)) as container:
@@ -167,16 +168,17 @@ def _check_same_features(parts: Sequence[dict[str, Any]], dirs: Sequence[Path]) 
 
 def merge_lerobot(
     part_dirs: Sequence[Path],
+    parts: Sequence[dict[str, Any]],
     out: Path,
     task: str,
     extra_info: dict[str, Any],
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Write the LeRobot v3 layout under `out` from parts (in the given order = episode order)."""
+    """Write the LeRobot v3 layout under `out` from parts (in the given order = episode order);
+    `parts` are their `read_part` records."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parts = [read_part(d) for d in part_dirs]
     if not parts:
         raise UserError(f"{out}: no exported sessions to merge")
     features = _check_same_features(parts, part_dirs)
@@ -285,12 +287,15 @@ def merge_lerobot(
 
 
 def merge_npz(
-    part_dirs: Sequence[Path], out: Path, extra_info: dict[str, Any], progress: Progress | None = None
+    part_dirs: Sequence[Path],
+    parts: Sequence[dict[str, Any]],
+    out: Path,
+    extra_info: dict[str, Any],
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """One `dataset.npz` (columns concatenated, with episode_index and index) + `meta.json`."""
     import pyarrow.parquet as pq
 
-    parts = [read_part(d) for d in part_dirs]
     if not parts:
         raise UserError(f"{out}: no exported sessions to merge")
     features = _check_same_features(parts, part_dirs)
@@ -324,7 +329,7 @@ def merge_npz(
                 "episode_index": i,
                 "session": p["session"],
                 "length": p["frames"],
-                "video": str(Path(p["session"]) / "capture.mp4"),
+                "video": str(Path(p["session"]) / CAPTURE),
             }
             for i, p in enumerate(parts)
         ],

@@ -232,17 +232,18 @@ def merge(cfg: DictConfig, out: Path, progress: Progress) -> dict[str, Any]:
     skipped = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / SKIPPED).glob("*.json"))]
 
     parts_dir = out / "parts"
-    part_dirs = (
-        sorted(
-            (d for d in parts_dir.iterdir() if (d / PART_META).exists() and not d.name.endswith(".tmp")),
-            key=lambda d: read_part(d)["session"],
-        )
+    found = (
+        [d for d in parts_dir.iterdir() if (d / PART_META).exists() and not d.name.endswith(".tmp")]
         if parts_dir.is_dir()
         else []
     )
-    if not part_dirs:
+    if not found:
         raise UserError(f"{parts_dir}: no converted sessions to merge; run mode=part (or mode=all) first")
-    total = sum(int(read_part(d)["frames"]) for d in part_dirs)
+    # Each part's episode.json is read once (its stats make it large); episodes in session order.
+    ordered = sorted(((d, read_part(d)) for d in found), key=lambda pair: str(pair[1]["session"]))
+    part_dirs = [d for d, _ in ordered]
+    parts = [part for _, part in ordered]
+    total = sum(int(part["frames"]) for part in parts)
     progress.start("merge", total)
     extra = {
         "game": str(cfg.game.name),
@@ -252,9 +253,9 @@ def merge(cfg: DictConfig, out: Path, progress: Progress) -> dict[str, Any]:
         "skipped": skipped,
     }
     if cfg.format == "npz":
-        info = merge_npz(part_dirs, out, extra, progress.advance)
+        info = merge_npz(part_dirs, parts, out, extra, progress.advance)
     else:
-        info = merge_lerobot(part_dirs, out, str(cfg.task), extra, progress.advance)
+        info = merge_lerobot(part_dirs, parts, out, str(cfg.task), extra, progress.advance)
     return info
 
 
