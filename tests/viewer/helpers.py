@@ -4,6 +4,7 @@ of a rendered image, and decoding the pattern index shown in the left pane."""
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -153,6 +154,17 @@ class Producers:
                 wait_for(functools.partial(delivered, self.sent - 1))
             else:
                 time.sleep(period_s)
+
+    def serve(self, stop: threading.Event) -> None:
+        """Until `stop`: once a viewer is connected to both, the states, then a frame every 30 ms."""
+        while not stop.is_set():
+            if self.retail.subscriber_count and self.engine.server.subscriber_count:
+                if self.sent == 0:
+                    time.sleep(0.2)  # let the viewer's viewer_ready reach the engine
+                    self.states()
+                self.publish(1, period_s=0.03)
+            else:
+                time.sleep(0.01)
 
     def states(self) -> None:
         for i, position in enumerate(POSITIONS):

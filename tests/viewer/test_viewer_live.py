@@ -5,7 +5,6 @@ reconnect on `r`, and the headless CLI screenshot."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -120,18 +119,7 @@ def test_live_view_survives_a_producer_that_is_not_there(tmp_path: Path) -> None
 def test_headless_live_screenshot_through_the_cli(producers: Producers, tmp_path: Path) -> None:
     out = tmp_path / "live.png"
     stop = threading.Event()
-
-    def produce() -> None:
-        while not stop.is_set():
-            if producers.retail.subscriber_count and producers.engine.server.subscriber_count:
-                if producers.sent == 0:
-                    time.sleep(0.2)  # let the viewer's viewer_ready reach the engine
-                    producers.states()
-                producers.publish(1, period_s=0.03)
-            else:
-                time.sleep(0.01)
-
-    thread = threading.Thread(target=produce, daemon=True)
+    thread = threading.Thread(target=producers.serve, args=(stop,), daemon=True)
     thread.start()
     try:
         result = run_grimjobs(
