@@ -21,13 +21,14 @@ import csv
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import Result, progress  # noqa: E402
+from benchmarks.common import Result, Stopwatch, best_of, progress  # noqa: E402
 from grimjobs.session import ACTIONS, SYNC  # noqa: E402
 from grimjobs.session.actions import iter_frames  # noqa: E402
 from grimjobs.session.gamepad_pb2 import GamepadState  # noqa: E402
@@ -75,13 +76,15 @@ def baseline_read(path: Path) -> int:
     return len(rows) + len(records)
 
 
-def best_of(repeats: int, fn: object) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    return min(times)
+def seconds_of(repeats: int, fn: Callable[[], object]) -> float:
+    """The least wall time of `repeats` calls."""
+
+    def once() -> float:
+        with Stopwatch() as watch:
+            fn()
+        return watch.seconds
+
+    return best_of(repeats, once, higher_is_better=False)
 
 
 CACHE = Path(tempfile.gettempdir()) / "grimjobs-bench-validate"
@@ -98,9 +101,9 @@ def measure(minutes: float, cache: Path, repeats: int) -> dict[str, float]:
     return {
         "frames": float(report.metrics["frames"]),
         "records": float(report.metrics["input_records"]),
-        "fast": best_of(repeats, lambda: fast.check(path)),
-        "sampled": best_of(repeats, lambda: sampled.check(path)),
-        "baseline": best_of(1, lambda: baseline_read(path)),
+        "fast": seconds_of(repeats, lambda: fast.check(path)),
+        "sampled": seconds_of(repeats, lambda: sampled.check(path)),
+        "baseline": seconds_of(1, lambda: baseline_read(path)),
     }
 
 
@@ -150,8 +153,6 @@ def main() -> None:
         bench_main(run)
         return
     args.cache.mkdir(parents=True, exist_ok=True)
-    fast = SessionValidator(SessionValidator.Settings(sample_windows=0))
-    sampled = SessionValidator(SessionValidator.Settings())
     header = (
         "session",
         "frames",
@@ -164,23 +165,18 @@ def main() -> None:
     )
     print("  ".join(f"{h:>12}" for h in header))
     for minutes in args.minutes:
-        path = session_for(minutes, args.cache)
-        report = fast.check(path)
-        assert report.verdict != "FAIL", report.reasons
-        t_fast = best_of(args.repeats, lambda p=path: fast.check(p))
-        t_sampled = best_of(args.repeats, lambda p=path: sampled.check(p))
-        t_base = best_of(1, lambda p=path: baseline_read(p))
+        m = measure(minutes, args.cache, args.repeats)
         # The 2 s goal is for an hour; shorter sessions are held to the same rate.
         budget = GOAL_S * minutes / GOAL_MINUTES
         row = (
             f"{minutes:g} min",
-            str(report.metrics["frames"]),
-            str(report.metrics["input_records"]),
-            f"{t_fast:.3f}",
-            f"{budget / t_fast:.2f}x",
-            f"{t_sampled:.3f}",
-            f"{t_base:.3f}",
-            f"{t_base / t_fast:.1f}x",
+            f"{m['frames']:.0f}",
+            f"{m['records']:.0f}",
+            f"{m['fast']:.3f}",
+            f"{budget / m['fast']:.2f}x",
+            f"{m['sampled']:.3f}",
+            f"{m['baseline']:.3f}",
+            f"{m['baseline'] / m['fast']:.1f}x",
         )
         print("  ".join(f"{c:>12}" for c in row), flush=True)
     print(
