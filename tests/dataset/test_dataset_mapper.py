@@ -129,19 +129,26 @@ def test_map_needs_a_terminal(tmp_path: Path) -> None:
     assert result.returncode == 2 and "needs a terminal" in result.stderr
 
 
-def test_workflow_refuses_to_save_errors() -> None:
+def test_workflow_needs_a_class_and_refuses_to_save_errors() -> None:
     from grimjobs.config_dir import config_dir
     from grimjobs.dataset.actions import load_game_actions
+    from grimjobs.dataset.profile import Binding
 
     state = MapperState.start(load_game_actions(config_dir() / "game" / "actions" / "manny.yaml"))
     state.on_key("enter")
     assert state.screen == "classes" and "select at least one class" in state.message
-    state.on_key("space")
+    state.on_key("space")  # movement
     state.on_key("enter")
+    state.bindings["walk"] = [Binding(button="a")]  # a vector2 action cannot use a button
     state.on_key("enter")
     assert str(state.screen) == "review"
-    state.on_key("q")
-    assert str(state.screen) == "quit"
+    state.on_key("s")
+    assert str(state.screen) == "review"
+    assert state.message.startswith("cannot save: error: action 'walk'"), state.message
+    state.bindings["walk"] = [Binding(stick="left")]
+    state.on_key("s")
+    assert str(state.screen) == "saved"
+    assert state.profile().bindings == {"walk": [Binding(stick="left")]}
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -44,8 +44,8 @@ def test_manny_definition_is_where_the_game_config_points() -> None:
 
 
 def test_example_profile_is_valid(game: Any) -> None:
-    profile, warnings = load_profile(EXAMPLE, game)
-    assert [w for w in warnings if w.level == "error"] == []
+    profile, warnings = load_profile(EXAMPLE, game)  # errors raise; the example has no warnings either
+    assert warnings == []
     assert profile.bindings["walk"][0].stick == "left"
 
 
