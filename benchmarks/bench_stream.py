@@ -66,17 +66,33 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _window(
-    frames: int, t_first: float, t_last: float, cpu_first: float, lat_ms: list[float]
-) -> dict[str, Any]:
-    """What the receiver measured after its warm-up frames."""
-    counted = frames - WARMUP_FRAMES
-    return {
-        "frames": counted,
-        "seconds": t_last - t_first,
-        "receiver_cpu_per_frame": (_cpu_seconds() - cpu_first) / max(1, counted),
-        "lat_ms": lat_ms[WARMUP_FRAMES:],
-    }
+class _Window:
+    """Counts received frames after the warm-up ones until `seconds` have passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.frames = 0
+        self.t_first = self.t_last = self.cpu_first = 0.0
+        self.lat_ms: list[float] = []
+
+    def count(self, t: float) -> bool:
+        """One frame received at perf_counter time `t`; True once the window is over."""
+        self.frames += 1
+        if self.frames == WARMUP_FRAMES:
+            self.t_first, self.cpu_first = t, _cpu_seconds()
+        elif self.frames > WARMUP_FRAMES:
+            self.t_last = t
+            return t - self.t_first >= self.seconds
+        return False
+
+    def result(self) -> dict[str, Any]:
+        counted = self.frames - WARMUP_FRAMES
+        return {
+            "frames": counted,
+            "seconds": self.t_last - self.t_first,
+            "receiver_cpu_per_frame": (_cpu_seconds() - self.cpu_first) / max(1, counted),
+            "lat_ms": self.lat_ms[WARMUP_FRAMES:],
+        }
 
 
 def _receive_raw(url: str, seconds: float, latency: bool) -> dict[str, Any]:
@@ -96,7 +112,7 @@ def _receive_raw(url: str, seconds: float, latency: bool) -> dict[str, Any]:
             got += k
         return True
 
-    frames, lat_ms, t_first, t_last, cpu_first = 0, [], 0.0, 0.0, 0.0
+    window = _Window(seconds)
     while True:
         if not fill(header_view):
             break
@@ -106,23 +122,18 @@ def _receive_raw(url: str, seconds: float, latency: bool) -> dict[str, Any]:
         t = time.perf_counter()
         if latency:
             sent = int.from_bytes(payload[length - NBYTES : length - NBYTES + 8], "little")
-            lat_ms.append((now_ns() - sent) / 1e6)
-        frames += 1
-        if frames == WARMUP_FRAMES:
-            t_first, cpu_first = t, _cpu_seconds()
-        elif frames > WARMUP_FRAMES:
-            t_last = t
-            if t - t_first >= seconds:
-                break
+            window.lat_ms.append((now_ns() - sent) / 1e6)
+        if window.count(t):
+            break
     sock.close()
-    return _window(frames, t_first, t_last, cpu_first, lat_ms)
+    return window.result()
 
 
 def _receive_grim(url: str, seconds: float, latency: bool) -> dict[str, Any]:
     from grimjobs.stream.client import StreamClient
 
     client = StreamClient(url, reconnect=False)
-    frames, lat_ms, t_first, t_last, cpu_first = 0, [], 0.0, 0.0, 0.0
+    window = _Window(seconds)
     deadline = time.monotonic() + seconds + 30
     while time.monotonic() < deadline:
         event = client.poll(1.0)
@@ -130,19 +141,14 @@ def _receive_grim(url: str, seconds: float, latency: bool) -> dict[str, Any]:
             continue
         t = time.perf_counter()
         if latency:
-            lat_ms.append((now_ns() - event.host_time_ns) / 1e6)
+            window.lat_ms.append((now_ns() - event.host_time_ns) / 1e6)
         # Done with it before the next one, as the raw receiver (one buffer) is: the parser then
         # refills the same, cache-warm buffer instead of alternating between two.
         del event
-        frames += 1
-        if frames == WARMUP_FRAMES:
-            t_first, cpu_first = t, _cpu_seconds()
-        elif frames > WARMUP_FRAMES:
-            t_last = t
-            if t - t_first >= seconds:
-                break
+        if window.count(t):
+            break
     client.close()
-    return _window(frames, t_first, t_last, cpu_first, lat_ms)
+    return window.result()
 
 
 def _receiver(mode: str, url: str, seconds: float, latency: bool) -> subprocess.Popen[str]:
