@@ -28,9 +28,8 @@ def status_enabled(setting: Any) -> bool:
     return bool(setting)
 
 
-def summarize(cfg: DictConfig, result: RecordingResult) -> dict[str, Any]:
+def summarize(cfg: DictConfig, capture_cfg: dict[str, Any], result: RecordingResult) -> dict[str, Any]:
     encoder_cfg = OmegaConf.to_container(cfg.encoder, resolve=True)
-    capture_cfg = OmegaConf.to_container(cfg.capture, resolve=True)
     return {
         "frames": result.frames,
         "dropped": result.dropped,
@@ -42,16 +41,8 @@ def summarize(cfg: DictConfig, result: RecordingResult) -> dict[str, Any]:
         "last_frame_ns": result.last_frame_ns,
         "end_reason": result.end_reason,
         "capture": {"config": capture_cfg, "stats": result.source_stats},
-        "encoder": {
-            "config": encoder_cfg,
-            "stats": result.encoder.as_dict() if result.encoder else None,
-            "encode_fps": round(result.encoder.frames / result.encoder.encode_seconds, 3)
-            if result.encoder and result.encoder.encode_seconds > 0
-            else None,
-            "bitrate_bps": round(result.encoder.bytes * 8 / result.duration_s)
-            if result.encoder and result.duration_s > 0
-            else None,
-        },
+        # encode fps and bitrate live in the `quality` block (one definition of each).
+        "encoder": {"config": encoder_cfg, "stats": result.encoder.as_dict() if result.encoder else None},
         "input": {
             "events": result.input_events,
             "records": result.input_records,
@@ -81,13 +72,14 @@ def main(cfg: DictConfig) -> int:
     )
 
     session_dir = run_dir()
-    recorder = Recorder(session_dir, source, encoder, device, publisher, status=status_enabled(cfg.status))
+    show_status = status_enabled(cfg.status)
+    recorder = Recorder(session_dir, source, encoder, device, publisher, status=show_status)
     result = recorder.run()
-    summary = summarize(cfg, result)
+    summary = summarize(cfg, capture_settings, result)
     # Written as soon as the files are final (the validator reads it too); rewritten with the
     # quality and validation results below.
     write_summary(session_dir / SUMMARY, summary)
-    summary["quality"] = quality_summary(session_dir, quality, result, status=status_enabled(cfg.status))
+    summary["quality"] = quality_summary(session_dir, quality, result, status=show_status)
     status = 0
     if validator is not None:
         report = validator.check(session_dir)
