@@ -94,31 +94,19 @@ def test_cfg_job_prints_the_composed_config_without_running() -> None:
     )
 
 
+def _complete(line: str) -> list[str]:
+    """What bash completion offers for a command line (Hydra's -sc query)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"],
+        env={**os.environ, "COMP_LINE": line},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.split()
+
+
 def test_shell_completion_completes_job_names_and_each_jobs_overrides() -> None:
-    env = {**os.environ, "COMP_LINE": "grimjobs re"}
-    jobs = subprocess.run(
-        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert set(jobs.stdout.split()) == {"record", "repair", "replay", "rerun", "report"}
-    env["COMP_LINE"] = "grimjobs record enc"
-    overrides = subprocess.run(
-        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "encoder=" in overrides.stdout.split()
-    env["COMP_LINE"] = "grimjobs record encoder="
-    options = subprocess.run(
-        [sys.executable, "-m", "grimjobs", "-sc", "query=bash"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "encoder=x264" in options.stdout.split()
+    assert set(_complete("grimjobs re")) == {"record", "repair", "replay", "rerun", "report"}
+    assert "encoder=" in _complete("grimjobs record enc")
+    assert "encoder=x264" in _complete("grimjobs record encoder=")
