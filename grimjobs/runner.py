@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -28,12 +28,6 @@ class Settings(BaseModel):
     """Base for every component's parameters: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Component(Protocol):
-    """A class built from a config node: it declares its parameters as a pydantic `Settings`."""
-
-    Settings: type[Settings]
 
 
 C = TypeVar("C")

@@ -37,26 +37,29 @@ def saved_run(folder: Path) -> tuple[str, list[str], Path]:
 
 
 def _render(value: Any) -> str:
-    """A leaf value as a Hydra override value."""
+    """A config value in Hydra's override grammar (lists and dicts included)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_render(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{_render(item)}" for key, item in value.items()) + "}"
     text = str(value).replace("\\", "\\\\").replace("'", "\\'")
     return f"'{text}'"
 
 
 def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            out.update(_leaves(value, f"{prefix}{key}."))
-        return out
-    if isinstance(node, list):
+    """Dotted key -> value for every non-dict value (a list is one value)."""
+    if not isinstance(node, dict):
         return {prefix[:-1]: node}
-    return {prefix[:-1]: node}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        out.update(_leaves(value, f"{prefix}{key}."))
+    return out
 
 
 def pinned_overrides(job: str, overrides: list[str], saved_config: Path) -> list[str]:
@@ -76,7 +79,7 @@ def pinned_overrides(job: str, overrides: list[str], saved_config: Path) -> list
     for key, value in before_leaves.items():
         if key not in now_leaves:
             pins.append(f"+{key}={_render(value)}")
-        elif now_leaves[key] != value and not isinstance(value, list):
+        elif now_leaves[key] != value:
             pins.append(f"{key}={_render(value)}")
     for key in now_leaves.keys() - before_leaves.keys():
         pins.append(f"~{key}")
