@@ -166,7 +166,7 @@ def stream_frames(
                 continue
             try:
                 ref.t_ns = source.grab(ref.pixels, slot)
-                ref.slot = ref.index = slot
+                ref.index = slot
                 publisher.publish(ref)
             except SourceEnded:
                 end_reason = "source ended"

@@ -122,7 +122,6 @@ class CaptureLoop:
                 grab_ns = now_ns() - grab_start
                 self.grab_ns_total += grab_ns
                 self.grab_ns_max = max(self.grab_ns_max, grab_ns)
-                ref.slot = slot
                 self.frames.put(ref)
                 self.captured += 1
                 slot += 1

@@ -18,14 +18,13 @@ from grimjobs.frames import FrameFormat
 class FrameRef:
     """One pooled buffer with the capture facts of the frame it holds."""
 
-    __slots__ = ("_pool", "_refs", "index", "pixels", "slot", "t_ns")
+    __slots__ = ("_pool", "_refs", "index", "pixels", "t_ns")
 
     def __init__(self, pool: FramePool, pixels: np.ndarray) -> None:
         self._pool = pool
         self._refs = 0
         self.pixels = pixels
         self.index = -1  # position in the video (sync.csv frame_index), set when encoded
-        self.slot = -1  # capture schedule slot the frame was taken for
         self.t_ns = 0  # recording-clock time at the moment of capture
 
     def retain(self) -> None:
