@@ -163,7 +163,7 @@ def run_loop(source: CaptureSource, pool_size: int, consume_s: float) -> tuple[C
 
     def consume() -> None:
         while (ref := frames.get()) is not None:
-            slots.append(ref.slot)
+            slots.append(int(ref.pixels[0, 0, 0]))  # the slot, as the source drew it
             time.sleep(consume_s)
             ref.release()
 
