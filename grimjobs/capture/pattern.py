@@ -73,7 +73,7 @@ class PatternRenderer:
     def _draw_index(self, index: int, out: np.ndarray) -> None:
         value = (index & ((1 << INDEX_BITS) - 1)) | (_check(index & 0xFFFFFF) << INDEX_BITS)
         b = self.block
-        band = out[: b, : b * BLOCKS, :]
+        band = out[:b, : b * BLOCKS, :]
         blocks = band.reshape(b, BLOCKS, b, self.channels)
         for bit in range(BLOCKS):
             blocks[:, bit, :, :] = _HIGH if (value >> bit) & 1 else _LOW
@@ -85,8 +85,10 @@ def decode_index(image: np.ndarray) -> int | None:
     h, w = image.shape[:2]
     b = block_size(w, h)
     lo, hi = b // 4, b - b // 4
-    gray = image[lo:hi, : b * BLOCKS].astype(np.float32).mean(axis=-1) if image.ndim == 3 else (
-        image[lo:hi, : b * BLOCKS].astype(np.float32)
+    gray = (
+        image[lo:hi, : b * BLOCKS].astype(np.float32).mean(axis=-1)
+        if image.ndim == 3
+        else (image[lo:hi, : b * BLOCKS].astype(np.float32))
     )
     columns = gray.reshape(hi - lo, BLOCKS, b)[:, :, lo:hi].mean(axis=(0, 2))
     # A drawn band is clearly black or clearly white even after lossy coding; anything in between
