@@ -114,15 +114,18 @@ def run(quick: bool) -> list[Result]:
         progress(f"validate: {minutes:g}-minute session")
         m = measure(minutes, CACHE, 1 if quick else 3)
         budget = GOAL_S * minutes / GOAL_MINUTES
+        # The goal is the hour's (issue 7); a shorter session is shown at the same rate for
+        # information only: its fixed start-up cost is not what the goal is about.
+        hour = minutes >= GOAL_MINUTES
         results.append(
             Result(
-                name=f"validate a {minutes:g}-min session (goal {GOAL_S:g} s per hour)",
+                name=f"validate a {minutes:g}-min session ({'goal' if hour else 'rate of'} 2 s per hour)",
                 value=m["fast"],
                 baseline=budget,
                 unit="s",
                 higher_is_better=False,
-                goal=1.0,
-                baseline_name="goal, pro rata",
+                goal=1.0 if hour else None,
+                baseline_name="goal" if hour else "goal, pro rata",
                 note=f"{m['frames']:.0f} frames, {m['records']:.0f} input records; "
                 f"with the decoded sample {m['sampled']:.3f} s",
             )
