@@ -9,6 +9,7 @@ session path), concatenates the data and writes the metadata. See docs/DATASET.m
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ import numpy as np
 from grimjobs.dataset.episode import Episode, Feature, column_stats, pool_stats
 from grimjobs.errors import UserError
 from grimjobs.session import CAPTURE
+
+log = logging.getLogger(__name__)
 
 CODEBASE_VERSION = "v3.0"
 VIDEO_KEY = "observation.images.screen"
@@ -184,6 +187,14 @@ def merge_lerobot(
     features = _check_same_features(parts, part_dirs)
     fps = nominal_fps(parts)
     has_video = all(p["video"] for p in parts)
+    without_video = [str(p["session"]) for p in parts if not p["video"]]
+    if without_video and len(without_video) < len(parts):
+        # LeRobot has a video feature for every episode or for none: say why none got one.
+        log.warning(
+            "export: %d episode(s) have no video (%s); the dataset is written without videos",
+            len(without_video),
+            ", ".join(without_video),
+        )
     task_index = 0
 
     writer: Any = None

@@ -176,6 +176,19 @@ def test_failed_sessions_are_skipped_with_a_reason_unless_included(tmp_path: Pat
     assert skipped[0]["skipped"].startswith("validation FAIL")
     out2 = _export(tmp_path / "b", f"sessions={sessions}", "include_failed=true", "video=none")
     assert json.loads((out2 / "meta" / "info.json").read_text())["total_episodes"] == 3
+    # Included with videos on: the one episode without a video means no episode gets one, and
+    # the user is told which episode caused it.
+    out3 = tmp_path / "c" / "ds"
+    with_videos = run_grimjobs(
+        "export", f"out={out3}", f"hydra.run.dir={tmp_path / 'c' / 'run'}", "progress=false",
+        f"sessions={sessions}", "include_failed=true",
+    )  # fmt: skip
+    assert with_videos.returncode == 0, with_videos.stderr[-3000:]
+    output = with_videos.stdout + with_videos.stderr
+    assert "1 episode(s) have no video" in output and "s3" in output
+    info3 = json.loads((out3 / "meta" / "info.json").read_text())
+    assert info3["total_episodes"] == 3 and info3["video_path"] is None
+    assert not any(f.get("dtype") == "video" for f in info3["features"].values())
 
 
 def test_multirun_one_job_per_session_then_merge(tmp_path: Path, sessions: Path) -> None:

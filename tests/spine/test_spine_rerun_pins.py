@@ -18,7 +18,7 @@ def test_rerun_pins_values_that_differ_from_the_saved_config(tmp_path: Path) -> 
     saved = yaml.safe_load(saved_path.read_text())
     saved["capture"]["fps"] = 12.5
     saved["input"]["timeline"][0] = {"t": 0.31, "press": "b"}
-    saved["game"]["window_title"] = "Manny's \"office\""
+    saved["game"]["window_title"] = 'Manny\'s "office"'
     saved_path.write_text(yaml.safe_dump(saved))
 
     again = run_grimjobs("rerun", str(run), "--cfg", "job")
@@ -28,5 +28,5 @@ def test_rerun_pins_values_that_differ_from_the_saved_config(tmp_path: Path) -> 
     assert rerun_cfg["capture"]["fps"] == 12.5
     assert rerun_cfg["input"]["timeline"][0] == {"t": 0.31, "press": "b"}
     assert rerun_cfg["input"]["timeline"][1:] == saved["input"]["timeline"][1:]
-    assert rerun_cfg["game"]["window_title"] == "Manny's \"office\""
+    assert rerun_cfg["game"]["window_title"] == 'Manny\'s "office"'
     assert rerun_cfg == saved
