@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML comes with Hydra; its stubs are not a dependency
 
 from tests.conftest import run_grimjobs
 
