@@ -40,7 +40,7 @@ def record_pipeline_fps(frames: int, folder: Path) -> tuple[float, float]:
     from grimjobs.encoder.base import VideoEncoder
     from grimjobs.input.base import InputDevice
     from grimjobs.pipeline.recorder import Recorder
-    from grimjobs.runner import build
+    from grimjobs.settings import build
     from grimjobs.stream.base import FramePublisher
 
     source = build(

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from grimjobs.frames import FrameFormat
-from grimjobs.runner import Settings
+from grimjobs.settings import Settings
 
 
 class CaptureSettings(Settings):
@@ -53,6 +53,9 @@ class SourceError(RuntimeError):
 
 class CaptureSource(ABC):
     Settings: ClassVar[type[CaptureSettings]] = CaptureSettings
+    # True when grab(out, slot) renders that slot's own frame (a test pattern, file playback), so a
+    # live stream can really seek and step it; live sources pause by not sending instead.
+    random_access: ClassVar[bool] = False
 
     def __init__(self, settings: CaptureSettings) -> None:
         self.settings = settings

@@ -11,7 +11,7 @@ from grimjobs.capture.base import CaptureSettings, CaptureSource
 from grimjobs.capture.scale import Fitter, ScaleFilter
 from grimjobs.capture.stale import DEFAULT_ROW_STEP, StaleDetector
 from grimjobs.frames import FrameFormat
-from grimjobs.runner import Settings
+from grimjobs.settings import Settings
 
 
 class Region(Settings):

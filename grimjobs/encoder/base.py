@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from grimjobs.frames import FrameFormat
-from grimjobs.runner import Settings
+from grimjobs.settings import Settings
 
 # sync.csv pts are in this time base: fine enough for any frame rate, and what MPEG uses.
 TIME_BASE = Fraction(1, 90_000)

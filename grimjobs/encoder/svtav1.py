@@ -43,4 +43,3 @@ class SvtAv1Encoder(PyAVEncoder):
         # own SVT_LOG wins.
         os.environ.setdefault("SVT_LOG", "1")
         super().open(path, fmt, fps)
-

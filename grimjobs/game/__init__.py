@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grimjobs.config_dir import config_dir
-from grimjobs.runner import Settings
+from grimjobs.settings import Settings
 
 
 class GameSettings(Settings):

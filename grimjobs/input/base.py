@@ -12,8 +12,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import ClassVar, Self
 
-from grimjobs.runner import Settings
 from grimjobs.session.actions import InputSnapshot
+from grimjobs.settings import Settings
 
 Emit = Callable[[InputSnapshot], None]
 

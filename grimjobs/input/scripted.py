@@ -27,7 +27,7 @@ from grimjobs.input.base import Emit, InputSettings
 from grimjobs.input.controls import axis_id, button_id, is_trigger
 from grimjobs.input.sdl import PadInputSettings, SdlInput
 from grimjobs.input.sdl_pad import PadSelector, VirtualPad
-from grimjobs.runner import Settings
+from grimjobs.settings import Settings
 
 
 class ScriptStep(Settings):

@@ -10,8 +10,9 @@ from omegaconf import DictConfig
 from grimjobs.clock import NS_PER_S, now_ns
 from grimjobs.errors import UserError
 from grimjobs.input.sdl import SdlInput
-from grimjobs.runner import build, hydra_job
+from grimjobs.runner import hydra_job
 from grimjobs.session.actions import InputSnapshot
+from grimjobs.settings import build
 
 log = logging.getLogger("grimjobs.bridge")
 

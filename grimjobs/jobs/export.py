@@ -20,7 +20,8 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig
 
 from grimjobs.errors import ConfigError, UserError
-from grimjobs.runner import build, hydra_job
+from grimjobs.runner import hydra_job
+from grimjobs.settings import build
 
 log = logging.getLogger("grimjobs.export")
 

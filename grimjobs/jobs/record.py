@@ -14,9 +14,10 @@ from grimjobs.game import Game
 from grimjobs.input.base import InputDevice
 from grimjobs.pipeline.recorder import Recorder, RecordingResult
 from grimjobs.quality.measure import plan_quality, quality_summary
-from grimjobs.runner import build, hydra_job, is_multirun, run_dir
+from grimjobs.runner import hydra_job, is_multirun, run_dir
 from grimjobs.session import SUMMARY
 from grimjobs.session.summary import environment, write_summary
+from grimjobs.settings import build
 from grimjobs.stream.base import FramePublisher
 
 log = logging.getLogger("grimjobs.record")

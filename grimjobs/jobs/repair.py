@@ -6,7 +6,8 @@ from omegaconf import DictConfig
 
 from grimjobs.errors import UserError
 from grimjobs.jobs.validate import session_paths
-from grimjobs.runner import build, hydra_job
+from grimjobs.runner import hydra_job
+from grimjobs.settings import build
 
 
 @hydra_job("repair")

@@ -21,9 +21,10 @@ from omegaconf import DictConfig
 from grimjobs.capture.base import CaptureSource, SourceEnded, SourceGap
 from grimjobs.clock import NS_PER_S, now_ns, sleep_until
 from grimjobs.errors import UserError
+from grimjobs.frames import FramePool
 from grimjobs.game import Game
-from grimjobs.pipeline.pool import FramePool
-from grimjobs.runner import build, hydra_job
+from grimjobs.runner import hydra_job
+from grimjobs.settings import build
 from grimjobs.stream import protocol as p
 from grimjobs.stream.engine import StateReplayer, load_state_log
 from grimjobs.stream.publisher import GrimStreamPublisher
@@ -107,7 +108,7 @@ def stream_frames(
     tick: Any = None,
 ) -> dict[str, Any]:
     s = source.settings
-    random_access = bool(getattr(source, "random_access", False))
+    random_access = source.random_access
     fmt = source.open()
     try:
         publisher.open(fmt, s.fps)

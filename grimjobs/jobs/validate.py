@@ -9,8 +9,9 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from grimjobs.errors import UserError
-from grimjobs.runner import build, hydra_job
+from grimjobs.runner import hydra_job
 from grimjobs.session import find_sessions
+from grimjobs.settings import build
 
 log = logging.getLogger("grimjobs.validate")
 

@@ -21,7 +21,7 @@ import threading
 
 from grimjobs.capture.base import CaptureSource, SourceEnded, SourceGap
 from grimjobs.clock import NS_PER_S, now_ns, sleep_until
-from grimjobs.pipeline.pool import FramePool, FrameRef
+from grimjobs.frames import FramePool, FrameRef
 
 log = logging.getLogger(__name__)
 

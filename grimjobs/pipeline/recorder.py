@@ -23,9 +23,9 @@ from typing import Any
 from grimjobs.capture.base import CaptureSource
 from grimjobs.clock import NS_PER_S, now_ns
 from grimjobs.encoder.base import EncoderStats, VideoEncoder, pts_from_ns
+from grimjobs.frames import FramePool, FrameRef
 from grimjobs.input.base import InputDevice
 from grimjobs.pipeline.pacer import CaptureLoop
-from grimjobs.pipeline.pool import FramePool, FrameRef
 from grimjobs.session import ACTIONS, CAPTURE, SYNC
 from grimjobs.session.actions import ActionsWriter
 from grimjobs.session.sync import SyncWriter

@@ -20,7 +20,7 @@ from typing import Any
 
 from grimjobs.errors import UserError
 from grimjobs.quality.metrics import QualityTotals
-from grimjobs.runner import target_class
+from grimjobs.settings import target_class
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def _compare(path: Path, plan: QualityPlan, *, by_pixels: bool, status: bool) ->
     from grimjobs.capture.base import CaptureSource
     from grimjobs.capture.pattern import decode_index
     from grimjobs.quality.compare import FrameComparer, compare_format, frame_from_pixels, peak_value
-    from grimjobs.runner import build
+    from grimjobs.settings import build
 
     source = build(dict(plan.capture), "capture", CaptureSource)
     fmt = source.open()

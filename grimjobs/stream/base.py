@@ -9,9 +9,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from grimjobs.frames import FrameFormat
-from grimjobs.pipeline.pool import FrameRef
-from grimjobs.runner import Settings
+from grimjobs.frames import FrameFormat, FrameRef
+from grimjobs.settings import Settings
 
 
 class PublisherSettings(Settings):

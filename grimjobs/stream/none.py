@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from grimjobs.frames import FrameFormat
-from grimjobs.pipeline.pool import FrameRef
+from grimjobs.frames import FrameFormat, FrameRef
 from grimjobs.stream.base import FramePublisher
 
 

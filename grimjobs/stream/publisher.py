@@ -15,8 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from grimjobs.errors import UserError
-from grimjobs.frames import FrameFormat
-from grimjobs.pipeline.pool import FrameRef
+from grimjobs.frames import FrameFormat, FrameRef
 from grimjobs.stream import protocol as p
 from grimjobs.stream.base import FramePublisher, PublisherSettings
 from grimjobs.stream.server import ControlHandler, SharedFrame, StreamServer

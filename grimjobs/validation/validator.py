@@ -18,11 +18,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from grimjobs.runner import Settings
 from grimjobs.session import ACTIONS, CAPTURE, SUMMARY, SYNC
 from grimjobs.session.actions import ActionsFormatError, ActionsTable, read_actions_table
 from grimjobs.session.summary import read_summary
 from grimjobs.session.sync import SyncFormatError, SyncTable, read_sync
+from grimjobs.settings import Settings
 from grimjobs.validation.metrics import InputMetrics, TimingMetrics, input_metrics, rounded, timing_metrics
 
 Verdict = Literal["PASS", "WARN", "FAIL"]

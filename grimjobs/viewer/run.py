@@ -1,6 +1,6 @@
 """Running a view: in an SDL2 window (keys, scrubber clicks) or headless to a PNG.
 
-`run_offline` / `run_live` take the validated `view` settings (grimjobs.jobs.view.ViewSettings).
+`run_offline` / `run_live` take the validated `view` settings (grimjobs.viewer.settings.ViewSettings).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from grimjobs.viewer.png import write_png
 from grimjobs.viewer.render import Renderer, Scene
 
 if TYPE_CHECKING:
-    from grimjobs.jobs.view import ViewSettings
+    from grimjobs.viewer.settings import ViewSettings
 
 log = logging.getLogger("grimjobs.view")
 

@@ -22,9 +22,8 @@ from grimjobs.capture.stale import StaleDetector
 from grimjobs.capture.windows import WindowInfo, WindowSelector, parse_window_id, resolve_window
 from grimjobs.clock import now_ns
 from grimjobs.errors import UserError
-from grimjobs.frames import FrameFormat
+from grimjobs.frames import FrameFormat, FramePool, FrameRef
 from grimjobs.pipeline.pacer import CaptureLoop
-from grimjobs.pipeline.pool import FramePool, FrameRef
 
 
 @given(
@@ -196,7 +195,7 @@ def write_pattern_video(path: Path, frames: int, fps: int) -> None:
     from omegaconf import DictConfig, OmegaConf
 
     from grimjobs.encoder.base import VideoEncoder
-    from grimjobs.runner import build
+    from grimjobs.settings import build
 
     node = OmegaConf.load(Path(__file__).parents[2] / "conf/encoder/x264.yaml")
     assert isinstance(node, DictConfig)

@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from grimjobs.config_dir import config_dir
 from grimjobs.encoder.base import VideoEncoder
 from grimjobs.errors import ConfigError
-from grimjobs.runner import build
+from grimjobs.settings import build
 from tests.conftest import run_grimjobs
 
 ENCODERS = ("x264", "x265", "svtav1", "ffv1", "nvenc")

@@ -14,7 +14,6 @@ from grimjobs.input.controls import AXIS_IDS, BUTTON_IDS
 from grimjobs.input.scripted import ScriptedInput, ScriptedSettings
 from grimjobs.input.sdl import SdlInput, SdlInputSettings
 from grimjobs.input.sdl_pad import VirtualPad
-from grimjobs.runner import build
 from grimjobs.session.actions import (
     REASON_CONNECT,
     REASON_DISCONNECT,
@@ -22,6 +21,7 @@ from grimjobs.session.actions import (
     REASON_SAMPLE,
     InputSnapshot,
 )
+from grimjobs.settings import build
 
 SCRIPTED = "grimjobs.input.scripted.ScriptedInput"
 A, B, DPUP = BUTTON_IDS["a"], BUTTON_IDS["b"], BUTTON_IDS["dpup"]

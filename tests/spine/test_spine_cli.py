@@ -12,7 +12,7 @@ from pydantic import Field
 
 from grimjobs.errors import ConfigError
 from grimjobs.jobs import JOBS
-from grimjobs.runner import Settings, build
+from grimjobs.settings import Settings, build
 from tests.conftest import ROOT, run_grimjobs
 
 

@@ -12,7 +12,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from grimjobs.config_dir import config_dir
-from grimjobs.runner import build
+from grimjobs.settings import build
 
 CONF = config_dir()
 GROUPS = ("capture", "encoder", "input", "stream", "validation", "game")

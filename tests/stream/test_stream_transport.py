@@ -16,8 +16,7 @@ import pytest
 
 from grimjobs.clock import now_ns
 from grimjobs.errors import UserError
-from grimjobs.frames import FrameFormat
-from grimjobs.pipeline.pool import FramePool
+from grimjobs.frames import FrameFormat, FramePool
 from grimjobs.stream import protocol as p
 from grimjobs.stream.client import Connected, Disconnected, StreamClient
 from grimjobs.stream.publisher import GrimStreamPublisher, GrimStreamSettings
