@@ -24,7 +24,9 @@ class CaptureSettings(Settings):
     width: int = Field(1280, ge=16, le=7680, description="output width in pixels (even)")
     height: int = Field(720, ge=16, le=4320, description="output height in pixels (even)")
     fps: float = Field(30.0, gt=0, le=240, description="frames per second to capture")
-    duration: float | None = Field(None, gt=0, description="seconds to record; null for no limit")
+    duration: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="seconds to record; null for no limit"
+    )
     max_frames: int | None = Field(None, ge=1, description="capture slots to record; null for no limit")
     paced: bool = Field(True, description="false: as fast as the pipeline takes frames")
 

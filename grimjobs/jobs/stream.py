@@ -1,15 +1,15 @@
 """stream: a capture source -> GrimStream FRAMEs, plus telemetry tailing and state-log replay.
 
-The paced loop here is the recorder's schedule (slot k due at t0 + k/fps, late slots counted as
-dropped) plus what a live stream needs and a recording must not have: CONTROL pause / resume /
-step / seek. Sources whose frame content is a function of the slot (`random_access = True`:
-the synthetic pattern, file playback) really seek; live sources pause by not sending.
+Frames come from the recorder's own capture loop (`grimjobs.pipeline.streaming.stream_frames`:
+the same schedule, limits and counters) with the publisher as its only sink. Viewers' CONTROL
+pause / resume / step / seek drive the loop's `LoopController` (bounded there): sources whose
+frame content is a function of the slot (`random_access`: the synthetic pattern, file playback)
+really seek; live sources pause by not sending.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import sys
 import threading
 import time
@@ -18,11 +18,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from grimjobs.capture.base import CaptureSource, SourceEnded, SourceGap
-from grimjobs.clock import NS_PER_S, now_ns, sleep_until
+from grimjobs.capture.base import CaptureSource
+from grimjobs.clock import now_ns
 from grimjobs.errors import UserError
-from grimjobs.frames import FramePool
 from grimjobs.game import Game
+from grimjobs.pipeline.streaming import stream_frames
+from grimjobs.playback import LoopController
 from grimjobs.runner import hydra_job
 from grimjobs.settings import build
 from grimjobs.stream import protocol as p
@@ -87,106 +88,6 @@ class TelemetryForwarder:
                 self._mark_seq += 1
 
 
-class Playback:
-    """CONTROL state shared between the I/O thread and the capture loop."""
-
-    def __init__(self) -> None:
-        self.commands: queue.SimpleQueue[p.Control] = queue.SimpleQueue()
-        self.paused = False
-        self.steps = 0
-
-    def on_control(self, control: p.Control, peer: str) -> None:
-        if control.kind != p.ControlKind.VIEWER_READY:
-            self.commands.put(control)
-
-
-def stream_frames(
-    source: CaptureSource,
-    publisher: GrimStreamPublisher,
-    stop: threading.Event,
-    playback: Playback,
-    tick: Any = None,
-) -> dict[str, Any]:
-    s = source.settings
-    random_access = source.random_access
-    fmt = source.open()
-    try:
-        publisher.open(fmt, s.fps)
-        pool = FramePool(fmt, 4)
-        period_ns = round(NS_PER_S / s.fps)
-        start_ns = base_ns = now_ns()
-        slot = base_slot = 0
-        sent = dropped = gaps = 0
-        end_reason = "stopped"
-        while not stop.is_set():
-            if tick is not None:
-                tick()
-            while not playback.commands.empty():
-                c = playback.commands.get()
-                if c.kind == p.ControlKind.PAUSE:
-                    playback.paused = True
-                elif c.kind == p.ControlKind.RESUME:
-                    playback.paused = False
-                    base_ns, base_slot = now_ns(), slot
-                elif c.kind == p.ControlKind.STEP:
-                    playback.paused = True
-                    playback.steps += max(1, c.frames or 1)
-                elif c.kind == p.ControlKind.SEEK and c.frame_id is not None:
-                    if random_access:
-                        slot = base_slot = int(c.frame_id)
-                        base_ns = now_ns()
-                        if playback.paused:
-                            playback.steps += 1  # show the frame sought to
-                    else:
-                        log.info("CONTROL seek ignored: %s is a live source", type(source).__name__)
-                log.info("CONTROL %s -> %s", c.kind, "paused" if playback.paused else "playing")
-            if playback.paused and playback.steps == 0:
-                time.sleep(0.01)
-                continue
-            stepping = playback.steps > 0
-            if stepping:
-                playback.steps -= 1
-            else:
-                deadline = base_ns + round((slot - base_slot) * NS_PER_S / s.fps)
-                if s.paced:
-                    sleep_until(deadline)
-                    late = (now_ns() - deadline) // period_ns
-                    if late > 0:
-                        dropped += late
-                        slot += late
-            if s.max_frames is not None and sent >= s.max_frames:
-                end_reason = "max_frames"
-                break
-            if s.duration is not None and now_ns() - start_ns >= s.duration * NS_PER_S:
-                end_reason = "duration"
-                break
-            ref = pool.acquire(timeout_s=0.0)
-            if ref is None:
-                dropped += 1
-                slot += 1
-                continue
-            try:
-                ref.t_ns = source.grab(ref.pixels, slot)
-                ref.index = slot
-                publisher.publish(ref)
-            except SourceEnded:
-                end_reason = "source ended"
-                break
-            except SourceGap:  # nothing to show for this slot (window minimized): skip it
-                gaps += 1
-                slot += 1
-                continue
-            finally:
-                ref.release()
-            sent += 1
-            slot += 1
-            if stepping and not random_access:
-                base_ns, base_slot = now_ns(), slot
-        return {"frames": sent, "dropped": dropped, "gaps": gaps, "end_reason": end_reason}
-    finally:
-        source.close()
-
-
 @hydra_job("stream")
 def main(cfg: DictConfig) -> int:
     source = build(cfg.capture, "capture", CaptureSource)
@@ -203,11 +104,16 @@ def main(cfg: DictConfig) -> int:
             raise UserError(f"state_log={cfg.state_log}: no such file; give a JSONL state log or null")
         replay_updates = load_state_log(Path(cfg.state_log))
 
-    playback = Playback()
+    controller = LoopController()
     replayer = StateReplayer(replay_updates, publisher.send) if replay_updates is not None else None
 
     def route_control(control: p.Control, peer: str) -> None:
-        playback.on_control(control, peer)
+        if control.kind != p.ControlKind.VIEWER_READY:
+            refused = controller.apply(control)
+            if refused is not None:
+                log.warning("CONTROL %s from %s refused: %s", control.kind, peer, refused)
+            else:
+                log.info("CONTROL %s from %s -> %s", control.kind, peer, "paused" if controller.paused else "playing")
         if replayer is not None:
             replayer.control(control, peer)
 
@@ -228,7 +134,7 @@ def main(cfg: DictConfig) -> int:
     for t in threads:
         t.start()
     try:
-        result = stream_frames(source, publisher, stop, playback, tick)
+        result = stream_frames(source, publisher, stop, controller, tick)
     except KeyboardInterrupt:
         result = {"end_reason": "interrupted"}
     finally:
@@ -241,9 +147,11 @@ def main(cfg: DictConfig) -> int:
         stats = publisher.stats()
         publisher.close()
     log.info("stream ended (%s): %s; stream %s", result.get("end_reason"), result, stats)
+    dropped = int(result.get("dropped_late", 0)) + int(result.get("dropped_queue_full", 0))
     print(
-        f"stream ended ({result.get('end_reason')}): {result.get('frames', 0)} frames, "
+        f"stream ended ({result.get('end_reason')}): {result.get('frames', 0)} frames of "
+        f"{result.get('slots', 0)} slots, {dropped} dropped by the loop, "
         f"{stats.get('frames_dropped', 0)} dropped by slow viewers",
         file=sys.stderr,
     )
-    return 0
+    return 1 if result.get("error") else 0

@@ -1,31 +1,33 @@
 """A recording from start to finalized files.
 
-Threads: the capture loop (paced grabs into pooled buffers), the encode loop (encoder, sync.csv,
-live publisher) and the main thread (input events, which SDL wants on the main thread, the status
-line, and Ctrl+C/SIGTERM). Whatever ends the recording, the files are finalized.
+Threads: the capture loop (paced grabs into pooled buffers, `pipeline/loop.py`), the sink loop
+(encoder + sync.csv, live publisher: `pipeline/sinks.py`) and the main thread (input events, which
+SDL wants on the main thread, hotkeys, the status line). Whatever ends the recording (a limit, a
+stop signal, a hotkey, an exception in any of the three threads), the files are finalized and
+`RecordingResult.end_reason` / `.error` say why in one line.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from grimjobs.capture.base import CaptureSource
 from grimjobs.clock import NS_PER_S, now_ns
-from grimjobs.encoder.base import EncoderStats, VideoEncoder, pts_from_ns
+from grimjobs.encoder.base import EncoderStats, VideoEncoder
 from grimjobs.frames import FramePool, FrameRef
 from grimjobs.input.base import InputDevice
-from grimjobs.pipeline.pacer import CaptureLoop
+from grimjobs.playback import LoopController
+from grimjobs.pipeline.hotkeys import Hotkeys
+from grimjobs.pipeline.loop import CaptureLoop
+from grimjobs.pipeline.sinks import EncodeSink, PublishSink, SinkLoop
 from grimjobs.session import ACTIONS, CAPTURE, SYNC
 from grimjobs.session.actions import ActionsWriter
 from grimjobs.session.sync import SyncWriter
@@ -53,6 +55,8 @@ class RecordingResult:
     source_stats: dict[str, Any] = field(default_factory=dict)
     input_stats: dict[str, Any] = field(default_factory=dict)
     stream_stats: dict[str, Any] = field(default_factory=dict)
+    loop_stats: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # one line: why the recording ended early (files still finalized)
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0
 
@@ -66,70 +70,6 @@ class RecordingResult:
     def effective_fps(self) -> float:
         # frames per second over the span they cover (n frames span n-1 intervals)
         return (self.frames - 1) / self.duration_s if self.frames > 1 and self.duration_s > 0 else 0.0
-
-
-class EncodeLoop:
-    """Consumes captured frames in order: encode, log to sync.csv, hand to the publisher."""
-
-    def __init__(
-        self,
-        frames: queue.SimpleQueue[FrameRef | None],
-        encoder: VideoEncoder,
-        sync: SyncWriter,
-        publisher: FramePublisher,
-        stop: threading.Event,
-    ) -> None:
-        self.frames = frames
-        self.encoder = encoder
-        self.sync = sync
-        self.publisher = publisher
-        self.stop = stop
-        self.encoded = 0
-        self.first_ns: int | None = None
-        self.last_ns: int | None = None
-        self.error: BaseException | None = None
-        self._pending: list[tuple[int, int, int]] = []
-
-    def _log_sync(self, index: int, t_ns: int, pts: int) -> None:
-        # Rows wait until the container's pts shift is known (a few frames of encoder delay).
-        offset = self.encoder.pts_offset
-        if offset is None:
-            self._pending.append((index, t_ns, pts))
-            return
-        if self._pending:
-            self.flush_pending()
-        self.sync.write(index, t_ns, pts + offset)
-
-    def flush_pending(self) -> None:
-        """Write rows still waiting for the pts shift (once it is known, or the encoder closed)."""
-        offset = self.encoder.pts_offset or 0
-        for index, t_ns, pts in self._pending:
-            self.sync.write(index, t_ns, pts + offset)
-        self._pending.clear()
-
-    def run(self) -> None:
-        last_pts = -1
-        try:
-            while (ref := self.frames.get()) is not None:
-                try:
-                    if self.first_ns is None:
-                        self.first_ns = ref.t_ns
-                    pts = max(pts_from_ns(ref.t_ns - self.first_ns), last_pts + 1)
-                    self.encoder.encode(ref.pixels, pts)
-                    ref.index = self.encoded
-                    self._log_sync(self.encoded, ref.t_ns, pts)
-                    self.publisher.publish(ref)
-                    self.encoded += 1
-                    self.last_ns = ref.t_ns
-                    last_pts = pts
-                finally:
-                    ref.release()
-        except BaseException as exc:
-            self.error = exc
-            log.exception("encoding failed")
-            self.stop.set()
-            while (ref := self.frames.get()) is not None:  # let the capture loop finish cleanly
-                ref.release()
 
 
 class StatusLine:
@@ -147,7 +87,7 @@ class StatusLine:
         t = time.monotonic()
         if not force and t - self._last < STATUS_INTERVAL_S:
             return
-        frames = rec.encode_loop.encoded
+        frames = rec.encode_sink.encoded
         fps = (frames - self._last_frames) / max(1e-6, t - self._last_t)
         self._last, self._last_frames, self._last_t = t, frames, t
         elapsed = (now_ns() - rec.start_ns) / NS_PER_S if rec.start_ns else 0.0
@@ -167,6 +107,12 @@ class StatusLine:
 
 
 class Recorder:
+    """One recording: the capture loop feeding [EncodeSink, PublishSink], input on this thread.
+
+    `controller` (pause / resume / step / end) is shared with the hotkeys and the live stream's
+    CONTROL; `stop` ends the recording at the next slot (what Ctrl+C/SIGTERM/SIGHUP set).
+    """
+
     def __init__(
         self,
         session_dir: Path,
@@ -175,6 +121,9 @@ class Recorder:
         device: InputDevice,
         publisher: FramePublisher,
         status: bool = False,
+        controller: LoopController | None = None,
+        stop: threading.Event | None = None,
+        hotkeys: Hotkeys | None = None,
     ) -> None:
         self.session_dir = session_dir
         self.source = source
@@ -182,106 +131,125 @@ class Recorder:
         self.device = device
         self.publisher = publisher
         self.status = StatusLine(status)
-        self.stop = threading.Event()
+        self.stop = stop or threading.Event()
+        self.controller = controller or LoopController()
+        self.hotkeys = hotkeys
         self.start_ns = 0
-        self._signals_seen = 0
-
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        """Ctrl+C or SIGTERM stops the recording cleanly; a second Ctrl+C aborts (files are still
-        closed by the finally blocks, and the fragmented MP4 stays playable)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            self._signals_seen += 1
-            if self._signals_seen > 1:
-                raise KeyboardInterrupt
-            log.info("%s received: finishing the recording", signal.Signals(signum).name)
-            self.stop.set()
-
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
+        self.input_error: BaseException | None = None
 
     def run(self) -> RecordingResult:
-        self.session_dir.mkdir(parents=True, exist_ok=True)
+        """Record until a limit, a stop or an error; the files are finalized whatever happens.
+        Errors inside the pipeline end the recording (result.error says why); only a failure to
+        start raises, and then no session file is left behind."""
         wall0, cpu0 = time.perf_counter(), time.process_time()
         result = RecordingResult()
+        # Everything that can fail to start opens before any session file exists.
         fmt = self.source.open()
+        opened: list[Callable[[], None]] = [self.source.close]
+        created: list[Path] = []
         try:
-            # Devices open before any file exists: a missing backend fails without leaving a session.
             self.device.open(now_ns())
-        except BaseException:
-            self.source.close()
-            raise
-        try:
+            opened.append(self.device.close)
             fps = self.source.settings.fps
+            self.publisher.open(fmt, fps)  # binds the stream port: "port in use" fails here
+            opened.append(self.publisher.close)
+            if self.hotkeys is not None:
+                self.hotkeys.open(self.controller)
+                opened.append(self.hotkeys.close)
+            self.session_dir.mkdir(parents=True, exist_ok=True)
             self.pool = FramePool(fmt, self.encoder.settings.queue_size + EXTRA_BUFFERS)
             frames: queue.SimpleQueue[FrameRef | None] = queue.SimpleQueue()
+            created.append(self.session_dir / CAPTURE)
             self.encoder.open(self.session_dir / CAPTURE, fmt, fps)
+            created.append(self.session_dir / SYNC)
             sync = SyncWriter(self.session_dir / SYNC)
+            created.append(self.session_dir / ACTIONS)
             actions = ActionsWriter(self.session_dir / ACTIONS)
-            self.publisher.open(fmt, fps)
-            self.capture_loop = CaptureLoop(self.source, self.pool, frames, self.stop)
-            self.encode_loop = EncodeLoop(frames, self.encoder, sync, self.publisher, self.stop)
+        except BaseException:
+            for close in reversed(opened):
+                try:
+                    close()
+                except Exception as exc:  # the first error is the one to report
+                    log.debug("closing after a failed start: %s", exc)
+            for path in created:
+                path.unlink(missing_ok=True)
+            raise
+        try:
+            self.capture_loop = CaptureLoop(self.source, self.pool, frames, self.stop, self.controller)
+            self.encode_sink = EncodeSink(self.encoder, sync)
+            self.sink_loop = SinkLoop(frames, [self.encode_sink, PublishSink(self.publisher)], self.stop)
             try:
-                with self._signals():
-                    self._record(actions)
+                self._record(actions)
             finally:
                 self._finish(result, sync, actions)
         finally:
-            self.source.close()
-            self.device.close()
+            for close in reversed(opened):
+                close()
         result.wall_seconds = time.perf_counter() - wall0
         result.cpu_seconds = time.process_time() - cpu0
         return result
 
     def _record(self, actions: ActionsWriter) -> None:
         self.start_ns = now_ns()
-        encode_thread = threading.Thread(target=self.encode_loop.run, name="encode", daemon=True)
+        sink_thread = threading.Thread(target=self.sink_loop.run, name="encode", daemon=True)
         capture_thread = threading.Thread(
             target=self.capture_loop.run, args=(self.start_ns,), name="capture", daemon=True
         )
-        encode_thread.start()
+        sink_thread.start()
         capture_thread.start()
         try:
             while capture_thread.is_alive():
                 self.device.poll(actions.write, INPUT_POLL_S)
+                if self.hotkeys is not None:
+                    self.hotkeys.poll()
                 self.status.update(self)
+        except Exception as exc:  # an input device failing ends the recording, files kept
+            self.input_error = exc
+            log.debug("input failed", exc_info=True)
         finally:
             self.stop.set()
             capture_thread.join()
-            self.device.end_at(self.capture_loop.end_ns)
-            self.device.poll(actions.write, 0.0)  # events that arrived before the last frame
-            self.device.close(actions.write)
-            encode_thread.join()
+            try:
+                self.device.end_at(self.capture_loop.end_ns)
+                self.device.poll(actions.write, 0.0)  # events that arrived before the last frame
+                self.device.close(actions.write)
+            except Exception as exc:
+                self.input_error = self.input_error or exc
+                log.debug("closing the input device failed", exc_info=True)
+            sink_thread.join()
             self.status.update(self, force=True)
             self.status.finish()
 
     def _finish(self, result: RecordingResult, sync: SyncWriter, actions: ActionsWriter) -> None:
+        encoder_error: BaseException | None = None
         try:
             result.encoder = self.encoder.close()
+        except Exception as exc:
+            encoder_error = exc
+            log.debug("closing the encoder failed", exc_info=True)
         finally:
-            self.encode_loop.flush_pending()
+            self.encode_sink.flush_pending()
             sync.close()
             actions.close()
-            self.publisher.close()
-        cap, enc = self.capture_loop, self.encode_loop
-        result.frames = enc.encoded
+        cap, sink = self.capture_loop, self.encode_sink
+        result.frames = sink.encoded
         result.dropped = cap.dropped
         result.slots = cap.slots
-        result.first_frame_ns, result.last_frame_ns = enc.first_ns, enc.last_ns
+        result.first_frame_ns, result.last_frame_ns = sink.first_ns, sink.last_ns
         result.end_reason = cap.end_reason
         result.input_events = self.device.events
         result.input_records = actions.records
         result.source_stats = self.source.stats()
+        result.loop_stats = cap.stats()
         result.input_stats = self.device.stats()
         result.stream_stats = self.publisher.stats()
-        for error in (cap.error, enc.error):
-            if error is not None:
-                raise error
+        for where, error in (
+            ("capture", cap.error),
+            ("encode", self.sink_loop.error),
+            ("input", self.input_error),
+            ("encoder close", encoder_error),
+        ):
+            if error is not None and result.error is None:
+                result.error = f"{where} error: {type(error).__name__}: {error}"
+                if where != "capture":
+                    result.end_reason = result.error
