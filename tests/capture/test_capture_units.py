@@ -23,7 +23,7 @@ from grimjobs.capture.windows import WindowInfo, WindowSelector, parse_window_id
 from grimjobs.clock import now_ns
 from grimjobs.errors import UserError
 from grimjobs.frames import FrameFormat, FramePool, FrameRef
-from grimjobs.pipeline.pacer import CaptureLoop
+from grimjobs.pipeline.loop import CaptureLoop
 
 
 @given(
@@ -178,8 +178,8 @@ def test_capture_pacer_accounts_for_every_slot() -> None:
     source = ScriptedSource(settings, slow={10}, gaps={20, 21, 22}, delay_s=0.07)
     loop, slots = run_loop(source, pool_size=4, consume_s=0.0)
     assert loop.slots == 40 and loop.end_reason == "max_frames"
-    assert loop.captured + loop.dropped + loop.gaps == 40
-    assert loop.gaps == 3 and not {20, 21, 22} & set(slots)
+    assert loop.captured + loop.dropped + loop.gap_slots == 40
+    assert loop.gap_slots == 3 and not {20, 21, 22} & set(slots)
     assert loop.dropped_late >= 2  # a 70 ms grab at 20 ms per slot skips the next slots
     assert slots == sorted(slots) and loop.captured == len(slots)
 
