@@ -33,9 +33,12 @@ MAX_SEEK_FRAME = 1 << 40  # ~145 years of frames at 240 fps, and 2^24 times belo
 class ControlRequest(Protocol):
     """What a GrimStream CONTROL carries (`grimjobs.stream.protocol.Control`)."""
 
-    kind: str
-    frames: int | None
-    frame_id: int | None
+    @property
+    def kind(self) -> str: ...
+    @property
+    def frames(self) -> int | None: ...
+    @property
+    def frame_id(self) -> int | None: ...
 
 
 class SlotAction(Enum):

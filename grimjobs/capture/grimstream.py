@@ -96,7 +96,9 @@ class GrimStreamSource(CaptureSource):
         s = self.settings
         size = f"{config.width}x{config.height}"
         if config.width == 0 or config.height == 0:
-            raise UserError(f"capture.url={s.url}: the producer's STREAM_CONFIG is {size}: no picture to record")
+            raise UserError(
+                f"capture.url={s.url}: the producer's STREAM_CONFIG is {size}: no picture to record"
+            )
         if config.stride_bytes != config.width * 4:
             raise UserError(
                 f"capture.url={s.url}: STREAM_CONFIG {size} has padded rows (stride "
@@ -124,9 +126,7 @@ class GrimStreamSource(CaptureSource):
                     self.frames_received += 1
             elif isinstance(event, p.StreamConfig) and event != self._config:
                 with self._lock:
-                    self._ended = (
-                        f"the producer changed the frame format to {event.width}x{event.height}"
-                    )
+                    self._ended = f"the producer changed the frame format to {event.width}x{event.height}"
                 return
             elif isinstance(event, Disconnected):
                 with self._lock:

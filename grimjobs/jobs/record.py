@@ -62,7 +62,9 @@ def summarize(
     encoder_cfg = OmegaConf.to_container(cfg.encoder, resolve=True)
     loop = result.loop_stats
     # One number everywhere (record.log, summary, validate): the loop's drops by cause.
-    dropped = int(loop.get("dropped_late", 0)) + int(loop.get("dropped_queue_full", 0)) if loop else result.dropped
+    dropped = (
+        int(loop.get("dropped_late", 0)) + int(loop.get("dropped_queue_full", 0)) if loop else result.dropped
+    )
     return {
         **(info or {}),
         "frames": result.frames,

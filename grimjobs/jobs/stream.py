@@ -113,7 +113,12 @@ def main(cfg: DictConfig) -> int:
             if refused is not None:
                 log.warning("CONTROL %s from %s refused: %s", control.kind, peer, refused)
             else:
-                log.info("CONTROL %s from %s -> %s", control.kind, peer, "paused" if controller.paused else "playing")
+                log.info(
+                    "CONTROL %s from %s -> %s",
+                    control.kind,
+                    peer,
+                    "paused" if controller.paused else "playing",
+                )
         if replayer is not None:
             replayer.control(control, peer)
 

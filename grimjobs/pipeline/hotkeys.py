@@ -107,7 +107,9 @@ class Hotkeys:
         log.info("hotkeys: %s", ", ".join(f"{a}={c}" for a, c in self.describe().items()))
 
     def describe(self) -> dict[str, str]:
-        return {action: "+".join(str(sorted(keys)) for keys in combo) for action, combo in self.bindings.items()}
+        return {
+            action: "+".join(str(sorted(keys)) for keys in combo) for action, combo in self.bindings.items()
+        }
 
     def _on_event(self, event: HookEvent) -> None:
         """On the hook's thread: keep the held set, fire a combination when it completes."""

@@ -230,7 +230,12 @@ class CaptureLoop:
                     ref.t_ns = self.source.grab(ref.pixels, position)
                 except SourceGap:
                     ref.release()
-                    self._gap(slot, "source", deadline if paced else grab_start, due(slot + 1) if paced else now_ns())
+                    self._gap(
+                        slot,
+                        "source",
+                        deadline if paced else grab_start,
+                        due(slot + 1) if paced else now_ns(),
+                    )
                     slot += 1
                     self.position += 1
                     continue

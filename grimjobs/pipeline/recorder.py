@@ -24,10 +24,10 @@ from grimjobs.clock import NS_PER_S, now_ns
 from grimjobs.encoder.base import EncoderStats, VideoEncoder
 from grimjobs.frames import FramePool, FrameRef
 from grimjobs.input.base import InputDevice
-from grimjobs.playback import LoopController
 from grimjobs.pipeline.hotkeys import Hotkeys
 from grimjobs.pipeline.loop import CaptureLoop
 from grimjobs.pipeline.sinks import EncodeSink, PublishSink, SinkLoop
+from grimjobs.playback import LoopController
 from grimjobs.session import ACTIONS, CAPTURE, SYNC
 from grimjobs.session.actions import ActionsWriter
 from grimjobs.session.sync import SyncWriter

@@ -11,6 +11,7 @@ import queue
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -32,13 +33,22 @@ def uds_url() -> str:
     return f"unix://{tempfile.gettempdir()}/grim-loop-{os.getpid()}-{time.monotonic_ns()}.sock"
 
 
+def control_handler(controller: LoopController) -> Callable[[p.Control, str], None]:
+    def on_control(control: p.Control, peer: str) -> None:
+        controller.apply(control)
+
+    return on_control
+
+
 def accounted(stats: dict[str, object]) -> int:
     return sum(int(stats[k]) for k in ("captured", "dropped_late", "dropped_queue_full", "gap_slots"))  # type: ignore[call-overload]
 
 
 def run_loop(
-    source: CaptureSource, controller: LoopController | None = None, consume: object = None
-) -> tuple[CaptureLoop, list[FrameRef]]:
+    source: CaptureSource,
+    controller: LoopController | None = None,
+    consume: Callable[[FrameRef], None] | None = None,
+) -> tuple[CaptureLoop, list[tuple[int, int]]]:
     fmt = source.open()
     pool = FramePool(fmt, 6)
     frames: queue.SimpleQueue[FrameRef | None] = queue.SimpleQueue()
@@ -48,7 +58,7 @@ def run_loop(
     def drain() -> None:
         while (ref := frames.get()) is not None:
             got.append((ref.index, ref.t_ns))
-            if callable(consume):
+            if consume is not None:
                 consume(ref)
             ref.release()
 
@@ -57,7 +67,7 @@ def run_loop(
     loop.run(now_ns())
     t.join()
     source.close()
-    return loop, got  # type: ignore[return-value]
+    return loop, got
 
 
 # --- the controller: pure, exhaustive on the bounds ------------------------------------------
@@ -145,8 +155,8 @@ def test_every_slot_is_captured_dropped_or_a_gap(paced: bool) -> None:
     stats = loop.stats()
     assert stats["slots"] == 40 and accounted(stats) == 40 and loop.end_reason == "max_frames"
     assert stats["captured"] == len(got)
-    assert [g for g in stats["gaps"] if g["cause"] == "source"][0]["slots"] == 3  # type: ignore[index]
-    assert stats["gap_slots"] == sum(g["slots"] for g in stats["gaps"])  # type: ignore[attr-defined]
+    assert next(g for g in stats["gaps"] if g["cause"] == "source")["slots"] == 3
+    assert stats["gap_slots"] == sum(g["slots"] for g in stats["gaps"])
     assert {3, 4, 5}.isdisjoint(i for i, _ in got)
     times = [t for _, t in got]
     assert times == sorted(times)
@@ -166,7 +176,7 @@ def test_paused_span_is_a_gap_with_cause_paused_not_a_drop() -> None:
     loop, got = run_loop(SyntheticSource(settings), c, consume)
     stats = loop.stats()
     assert accounted(stats) == 60 == stats["slots"]
-    paused = [g for g in stats["gaps"] if g["cause"] == "paused"]  # type: ignore[attr-defined]
+    paused = [g for g in stats["gaps"] if g["cause"] == "paused"]
     assert paused and sum(g["slots"] for g in paused) >= 1
     for g in paused:
         assert g["end_ns"] > g["start_ns"]
@@ -205,7 +215,9 @@ def frames_of(client: StreamClient, n: int, timeout_s: float = 10.0) -> list[p.F
 
 @pytest.mark.parametrize("limit", [{"max_frames": 45}, {"duration": 0.45}])
 def test_stream_configuration_counts_slots_like_record(limit: dict[str, float]) -> None:
-    settings = SyntheticSettings.model_validate({"width": 128, "height": 32, "fps": 100, "paced": False, **limit})
+    settings = SyntheticSettings.model_validate(
+        {"width": 128, "height": 32, "fps": 100, "paced": False, **limit}
+    )
     pub = GrimStreamPublisher(GrimStreamSettings.model_validate({"url": uds_url()}))
     try:
         result = stream_frames(SyntheticSource(settings), pub, threading.Event(), LoopController())
@@ -221,11 +233,13 @@ def test_stream_control_step_cannot_unpace_and_resume_clears_steps() -> None:
     settings = SyntheticSettings.model_validate({"width": 128, "height": 32, "fps": 20})
     pub = GrimStreamPublisher(GrimStreamSettings.model_validate({"url": url}))
     controller = LoopController()
-    pub.on_control = lambda control, peer: controller.apply(control)
+    pub.on_control = control_handler(controller)
     pub.start()
     stop = threading.Event()
     result: dict[str, object] = {}
-    t = threading.Thread(target=lambda: result.update(stream_frames(SyntheticSource(settings), pub, stop, controller)))
+    t = threading.Thread(
+        target=lambda: result.update(stream_frames(SyntheticSource(settings), pub, stop, controller))
+    )
     client = StreamClient(url)
     try:
         t.start()
@@ -253,7 +267,7 @@ def test_stream_pause_step_seek_on_a_random_access_source() -> None:
     source = SyntheticSource(SyntheticSettings.model_validate({"width": 320, "height": 240, "fps": 60}))
     pub = GrimStreamPublisher(GrimStreamSettings.model_validate({"url": url}))
     controller = LoopController()
-    pub.on_control = lambda control, peer: controller.apply(control)
+    pub.on_control = control_handler(controller)
     pub.start()
     stop = threading.Event()
     result: dict[str, object] = {}

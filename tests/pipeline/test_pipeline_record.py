@@ -43,7 +43,9 @@ def uds_url() -> str:
 
 
 def record(session: Path, source: CaptureSource, publisher: FramePublisher | None = None) -> RecordingResult:
-    encoder = build({"_target_": "grimjobs.encoder.x264.X264Encoder", "preset": "ultrafast"}, "encoder", VideoEncoder)
+    encoder = build(
+        {"_target_": "grimjobs.encoder.x264.X264Encoder", "preset": "ultrafast"}, "encoder", VideoEncoder
+    )
     device = build({"_target_": "grimjobs.input.none.NoInput"}, "input", InputDevice)
     if publisher is None:
         publisher = build({"_target_": "grimjobs.stream.none.NoStream"}, "stream", FramePublisher)
@@ -52,7 +54,10 @@ def record(session: Path, source: CaptureSource, publisher: FramePublisher | Non
 
 def check_accounting(session: Path, result: RecordingResult) -> None:
     loop = result.loop_stats
-    assert loop["captured"] + loop["dropped_late"] + loop["dropped_queue_full"] + loop["gap_slots"] == loop["slots"]
+    assert (
+        loop["captured"] + loop["dropped_late"] + loop["dropped_queue_full"] + loop["gap_slots"]
+        == loop["slots"]
+    )
     assert result.dropped == loop["dropped_late"] + loop["dropped_queue_full"]
     table = read_sync(session / "sync.csv")
     assert len(table) == result.frames == loop["captured"] == ffprobe_frames(session / "capture.mp4")
@@ -87,7 +92,9 @@ def test_record_with_a_live_stream_sink_counts_the_same(tmp_path: Path) -> None:
 # --- capture=grimstream ---------------------------------------------------------------------
 
 
-def producer(url: str, settings: dict[str, Any]) -> tuple[threading.Thread, GrimStreamPublisher, dict[str, Any]]:
+def producer(
+    url: str, settings: dict[str, Any]
+) -> tuple[threading.Thread, GrimStreamPublisher, dict[str, Any]]:
     pub = GrimStreamPublisher(GrimStreamSettings.model_validate({"url": url}))
     pub.start()
     out: dict[str, Any] = {}
@@ -132,7 +139,9 @@ def test_recording_a_stream_fits_odd_sizes_into_the_configured_frame() -> None:
     try:
         server.set_config(p.StreamConfig(width=101, height=37, stride_bytes=404, nominal_fps=30.0))
         source = GrimStreamSource(
-            GrimStreamCaptureSettings.model_validate({"url": server.url, "width": 128, "height": 64, "fps": 30})
+            GrimStreamCaptureSettings.model_validate(
+                {"url": server.url, "width": 128, "height": 64, "fps": 30}
+            )
         )
         fmt = source.open()
         try:
@@ -152,7 +161,9 @@ def test_recording_a_stream_refuses_impossible_sizes_in_one_line(w: int, h: int,
     server = StreamServer(uds_url(), "retail", None).start()
     try:
         server.set_config(p.StreamConfig(width=w, height=h, stride_bytes=w * 4, nominal_fps=30.0))
-        source = GrimStreamSource(GrimStreamCaptureSettings.model_validate({"url": server.url, "connect_timeout": 5}))
+        source = GrimStreamSource(
+            GrimStreamCaptureSettings.model_validate({"url": server.url, "connect_timeout": 5})
+        )
         with pytest.raises(UserError, match=match):
             source.open()
         assert not source.is_open
@@ -183,7 +194,9 @@ def test_sighup_finishes_the_session_like_sigterm(tmp_path: Path) -> None:
     assert summary["end_reason"] == "stopped" and "validation" in summary
     loop = summary["capture"]["loop"]
     assert summary["dropped"] == loop["dropped_late"] + loop["dropped_queue_full"]
-    assert summary["frames"] == loop["captured"] == len(read_sync(sync)) == ffprobe_frames(run / "capture.mp4")
+    assert (
+        summary["frames"] == loop["captured"] == len(read_sync(sync)) == ffprobe_frames(run / "capture.mp4")
+    )
     assert summary["capture_slots"] == loop["slots"]
     assert loop["captured"] + summary["dropped"] + loop["gap_slots"] == loop["slots"]
     log_lines = (run / "record.log").read_text().strip().splitlines()

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from grimjobs.capture.base import SourceGap
-from grimjobs.capture.grimstream import GrimStreamCaptureSettings, GrimStreamSource
 from grimjobs.capture.pattern import decode_index
 from grimjobs.capture.synthetic import SyntheticSettings, SyntheticSource
 from grimjobs.jobs.stream import TelemetryForwarder
