@@ -54,7 +54,7 @@ def test_hotkeys_pause_resume_and_end_a_recording(tmp_path: Path, xvfb: XServer)
         key("ctrl+alt+p")
         wait_rows(rows() + 20)
         key("ctrl+alt+e")
-        stdout, stderr = process.communicate(timeout=60)
+        _stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
