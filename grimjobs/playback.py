@@ -41,6 +41,24 @@ class ControlRequest(Protocol):
     def frame_id(self) -> int | None: ...
 
 
+def check_control(control: ControlRequest) -> str | None:
+    """The bounds every consumer of CONTROL applies (the capture loop, the state-log replayer):
+    None when the request is acceptable, else why not (one line)."""
+    kind = str(control.kind)
+    if kind == "step":
+        n = 1 if control.frames is None else control.frames
+        if not 1 <= n <= MAX_STEP_FRAMES:
+            return f"step frames={n} is outside 1..{MAX_STEP_FRAMES}"
+    elif kind == "seek":
+        if control.frame_id is None:
+            return "seek without frame_id"
+        if not 0 <= control.frame_id <= MAX_SEEK_FRAME:
+            return f"seek frame_id={control.frame_id} is outside 0..{MAX_SEEK_FRAME}"
+    elif kind not in ("viewer_ready", "pause", "resume"):
+        return f"unknown CONTROL kind {kind!r}"
+    return None
+
+
 class SlotAction(Enum):
     CAPTURE = "capture"
     PAUSED = "paused"
@@ -116,6 +134,9 @@ class LoopController:
 
     def apply(self, control: ControlRequest) -> str | None:
         """A GrimStream CONTROL -> the request above; None when applied, else why not."""
+        refused = check_control(control)
+        if refused is not None:
+            return self._refuse(refused)
         kind = str(control.kind)
         if kind == "viewer_ready":
             return None
@@ -127,11 +148,8 @@ class LoopController:
             return None
         if kind == "step":
             return self.step(control.frames)
-        if kind == "seek":
-            if control.frame_id is None:
-                return self._refuse("seek without frame_id")
-            return self.seek(control.frame_id)
-        return self._refuse(f"unknown CONTROL kind {kind!r}")
+        assert control.frame_id is not None  # check_control: a seek has its frame_id
+        return self.seek(control.frame_id)
 
     def _refuse(self, reason: str) -> str:
         with self._lock:

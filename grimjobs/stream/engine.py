@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from grimjobs.clock import NS_PER_S, now_ns
+from grimjobs.playback import MAX_STEP_FRAMES, check_control
 from grimjobs.stream import protocol as p
 from grimjobs.stream.server import StreamServer
 
@@ -144,15 +145,22 @@ class StateReplayer:
         self.sent = 0
 
     def control(self, control: p.Control, peer: str = "") -> None:
+        # The capture loop's bounds and rules (grimjobs.playback): bounded step/seek, and a
+        # resume clears pending steps.
+        refused = check_control(control)
+        if refused is not None:
+            log.warning("state replay: CONTROL from %s refused: %s", peer or "?", refused)
+            return
         with self._cond:
             if control.kind == p.ControlKind.PAUSE:
                 self.paused = True
             elif control.kind == p.ControlKind.RESUME:
                 self.paused = False
+                self._steps = 0
                 self._rebase = True
             elif control.kind == p.ControlKind.STEP:
                 self.paused = True
-                self._steps += max(1, control.frames or 1)
+                self._steps = min(MAX_STEP_FRAMES, self._steps + (control.frames or 1))
             elif control.kind == p.ControlKind.SEEK and control.frame_id is not None:
                 self.index = min(control.frame_id, len(self.updates))
                 self._rebase = True

@@ -185,3 +185,15 @@ def test_stream_frames_skips_slots_without_a_frame() -> None:
     # max_frames counts slots (as in record): 6 slots, 2 of them gaps, 4 frames sent
     assert (result["slots"], result["captured"], result["gap_slots"]) == (6, 4, 2)
     assert (result["frames"], result["end_reason"]) == (4, "max_frames")
+
+
+def test_state_replayer_shares_the_loops_control_bounds() -> None:
+    updates = [p.StateUpdate(seq=i, host_time_ns=i * 10_000_000, frame=i) for i in range(5)]
+    replay = StateReplayer(updates, lambda m: None)
+    replay.control(p.Control.step(2**32 - 1))  # refused, as the capture loop refuses it
+    replay.control(p.Control.seek(2**64 - 16))
+    assert not replay.paused and replay.index == 0
+    replay.control(p.Control.step(3))
+    assert replay.paused
+    replay.control(p.Control.resume())  # clears pending steps
+    assert not replay.paused and replay._steps == 0
