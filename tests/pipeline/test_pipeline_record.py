@@ -24,7 +24,7 @@ from grimjobs.capture.grimstream import GrimStreamCaptureSettings, GrimStreamSou
 from grimjobs.capture.synthetic import SyntheticSettings, SyntheticSource
 from grimjobs.encoder.base import VideoEncoder
 from grimjobs.errors import UserError
-from grimjobs.frames import FrameFormat
+from grimjobs.frames import FrameFormat, FrameRef
 from grimjobs.input.base import InputDevice
 from grimjobs.pipeline.recorder import Recorder, RecordingResult
 from grimjobs.pipeline.streaming import stream_frames
@@ -78,6 +78,34 @@ def test_a_capture_thread_exception_finalizes_the_files(tmp_path: Path) -> None:
     assert result.end_reason == result.error
     check_accounting(tmp_path / "s", result)
     assert result.frames == 12
+
+
+class FailingPublisher(FramePublisher):
+    def open(self, fmt: FrameFormat, fps: float) -> None:
+        self.sent = 0
+
+    def publish(self, frame: FrameRef) -> None:
+        self.sent += 1
+        if self.sent == 8:
+            raise OSError("stream socket gone")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_sink_thread_exception_finalizes_the_files(tmp_path: Path) -> None:
+    settings = SyntheticSettings.model_validate({"width": 128, "height": 32, "fps": 60, "max_frames": 300})
+    publisher = FailingPublisher(FramePublisher.Settings.model_validate({}))
+    result = record(tmp_path / "s", SyntheticSource(settings), publisher)
+    assert result.error == "encode error: OSError: stream socket gone" == result.end_reason
+    assert result.loop_stats["slots"] < 300  # it ended early instead of recording on
+    table = read_sync(tmp_path / "s" / "sync.csv")
+    assert len(table) == result.frames == ffprobe_frames(tmp_path / "s" / "capture.mp4") >= 8
+    loop = result.loop_stats
+    assert (
+        loop["captured"] + loop["dropped_late"] + loop["dropped_queue_full"] + loop["gap_slots"]
+        == loop["slots"]
+    )
 
 
 def test_record_with_a_live_stream_sink_counts_the_same(tmp_path: Path) -> None:
