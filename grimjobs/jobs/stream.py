@@ -22,6 +22,7 @@ from grimjobs.capture.base import CaptureSource
 from grimjobs.clock import now_ns
 from grimjobs.errors import UserError
 from grimjobs.game import Game
+from grimjobs.pipeline.signals import stop_signals
 from grimjobs.pipeline.streaming import stream_frames
 from grimjobs.playback import LoopController
 from grimjobs.runner import hydra_job
@@ -139,7 +140,9 @@ def main(cfg: DictConfig) -> int:
     for t in threads:
         t.start()
     try:
-        result = stream_frames(source, publisher, stop, controller, tick)
+        # Ctrl+C, SIGTERM, SIGHUP end the stream at the next slot, with its counters.
+        with stop_signals(lambda _name: stop.set()):
+            result = stream_frames(source, publisher, stop, controller, tick)
     except KeyboardInterrupt:
         result = {"end_reason": "interrupted"}
     finally:

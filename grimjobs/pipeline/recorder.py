@@ -72,6 +72,16 @@ class RecordingResult:
         return (self.frames - 1) / self.duration_s if self.frames > 1 and self.duration_s > 0 else 0.0
 
 
+def log_traceback(what: str, error: BaseException) -> None:
+    """The full traceback goes to the job's log file only; the console gets one line (record.py)."""
+    record = log.makeRecord(
+        log.name, logging.ERROR, __file__, 0, what, (), (type(error), error, error.__traceback__)
+    )
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
 class StatusLine:
     """One refreshed line on stderr: elapsed, fps, dropped, queue depth, inputs, file size."""
 
@@ -249,6 +259,8 @@ class Recorder:
             ("input", self.input_error),
             ("encoder close", encoder_error),
         ):
+            if error is not None:
+                log_traceback(f"{where} error", error)
             if error is not None and result.error is None:
                 result.error = f"{where} error: {type(error).__name__}: {error}"
                 if where != "capture":

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-log = logging.getLogger("grimjobs.record")
+log = logging.getLogger("grimjobs.pipeline")
 
 STOP_SIGNALS = tuple(
     s for s in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP")) if s is not None
@@ -31,10 +31,10 @@ class StopSignals:
         name = signal.Signals(signum).name
         self.received.append(name)
         if len(self.received) == 1:
-            log.info("%s received: finishing the recording", name)
+            log.info("%s received: finishing", name)
             self.on_stop(name)
         else:
-            log.warning("%s received again: still finishing the session (kill -9 to abort now)", name)
+            log.warning("%s received again: still finishing (kill -9 to abort now)", name)
 
 
 @contextmanager
