@@ -157,6 +157,12 @@ class LoopController:
         return reason
 
     # the loop's side ------------------------------------------------------------------------
+    @property
+    def holding(self) -> bool:
+        """Paused with nothing to show: the next slots would be paused ones."""
+        with self._lock:
+            return self.paused and self.pending_steps == 0 and not self._show_seek
+
     def next_slot(self) -> tuple[SlotAction, int | None]:
         """What to do with the slot now due, and a seek target to apply before it (or None)."""
         with self._lock:

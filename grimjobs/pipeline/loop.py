@@ -154,15 +154,16 @@ class CaptureLoop:
         if not self.stop.is_set():
             sleep_until(deadline)
 
-    def _gap(self, slot: int, cause: str, start_ns: int, end_ns: int) -> None:
-        self.gap_slots += 1
+    def _gap(self, slot: int, cause: str, start_ns: int, end_ns: int, slots: int = 1) -> None:
+        """Slots `slot` .. `slot + slots - 1` had no frame for `cause`."""
+        self.gap_slots += slots
         last = self.gaps[-1] if self.gaps else None
         if last is not None and last.cause == cause and last.last_slot == slot - 1:
-            last.slots += 1
+            last.slots += slots
             last.end_ns = end_ns
-            last.last_slot = slot
+            last.last_slot = slot + slots - 1
         else:
-            self.gaps.append(Gap(start_ns, end_ns, 1, cause, slot))
+            self.gaps.append(Gap(start_ns, end_ns, slots, cause, slot + slots - 1))
 
     def run(self, start_ns: int) -> None:
         slot = 0
@@ -197,9 +198,13 @@ class CaptureLoop:
                     if late_slots > 0:  # woke up whole periods late: those frames were never taken
                         if limit is not None:
                             late_slots = min(late_slots, limit - slot)
-                        self.dropped_late += late_slots
+                        if controller is not None and controller.holding:
+                            # Paused anyway: those slots are part of the paused span, not drops.
+                            self._gap(slot, "paused", deadline, due(slot + late_slots), late_slots)
+                        else:
+                            self.dropped_late += late_slots
+                            self.position += late_slots
                         slot += late_slots
-                        self.position += late_slots
                         continue  # the limit and the stop are checked again for the slot now due
                 action, seek = (SlotAction.CAPTURE, None) if controller is None else controller.next_slot()
                 if seek is not None and random_access:

@@ -310,3 +310,23 @@ def test_capture_settings_refuse_an_infinite_duration() -> None:
     with pytest.raises(ValidationError):
         CaptureSettings.model_validate({"duration": float("inf")})
     assert FrameFormat(2, 2, "rgb24").nbytes == 12
+
+
+def test_gap_runs_merge_by_cause_and_adjacency() -> None:
+    settings = SyntheticSettings.model_validate({"width": 128, "height": 32})
+    loop = CaptureLoop(
+        SyntheticSource(settings),
+        FramePool(FrameFormat(128, 32, "rgb24"), 1),
+        queue.SimpleQueue(),
+        threading.Event(),
+    )
+    loop._gap(3, "paused", 100, 200)
+    loop._gap(4, "paused", 200, 500, slots=3)  # a late wake-up while paused: several slots at once
+    loop._gap(7, "source", 500, 600)
+    loop._gap(9, "source", 700, 800)  # not adjacent: a new run
+    assert [g.as_dict() for g in loop.gaps] == [
+        {"start_ns": 100, "end_ns": 500, "slots": 4, "cause": "paused"},
+        {"start_ns": 500, "end_ns": 600, "slots": 1, "cause": "source"},
+        {"start_ns": 700, "end_ns": 800, "slots": 1, "cause": "source"},
+    ]
+    assert loop.gap_slots == 6
