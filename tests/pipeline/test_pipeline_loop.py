@@ -316,7 +316,7 @@ def test_gap_runs_merge_by_cause_and_adjacency() -> None:
     settings = SyntheticSettings.model_validate({"width": 128, "height": 32})
     loop = CaptureLoop(
         SyntheticSource(settings),
-        FramePool(FrameFormat(128, 32, "rgb24"), 1),
+        FramePool(FrameFormat(128, 32, "rgb24"), 2),
         queue.SimpleQueue(),
         threading.Event(),
     )
