@@ -29,6 +29,7 @@ from benchmarks.common import HEADER, Result, format_table, progress, result_row
 BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("record", "benchmarks.bench_record", "record pipeline vs ffmpeg CLI; start-up vs python -c pass"),
     ("capture", "benchmarks.bench_capture", "capture vs raw mss"),
+    ("cost", "benchmarks.bench_cost", "capture+encode cost, file source, peak memory vs ffmpeg CLI"),
     ("stream", "benchmarks.bench_stream", "GrimStream vs raw sockets"),
     ("validate", "benchmarks.bench_validate", "validate of a 1-hour session"),
     ("input", "benchmarks.bench_input", "input latency"),
