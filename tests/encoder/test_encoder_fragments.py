@@ -105,7 +105,6 @@ def test_fragments_and_keyframes_by_time(tmp_path: Path, encoder_type: type[PyAV
     path = tmp_path / "capture.mp4"
     pts = encode(encoder, path)
     fragment_ticks = round(encoder.settings.fragment_seconds * TICKS)
-    period = round(TICKS / FPS)
 
     parts = fragments(path)
     assert sum(len(p) for p in parts) == len(pts)
