@@ -88,8 +88,8 @@ def frame_stamps(display: str, source: str, fps: int, seconds: float) -> Result:
                 raise RuntimeError(done.stderr[-2000:])
         paints = {}
         for line in log.read_text().splitlines():
-            index, t_ns = line.split()
-            paints[int(index)] = int(t_ns)
+            painted, t_ns = line.split()
+            paints[int(painted)] = int(t_ns)
         rec = load(folder / "session")
     leads, lateness = [], []
     for index, stamp in zip(painted_indices(rec.frames, W, H), rec.sync.monotonic_ns.tolist(), strict=True):

@@ -87,7 +87,9 @@ class EventClock:
             self.offset = new
         elif new.uncertainty_ns <= current.uncertainty_ns:
             self.offset = new  # a tighter bracket
-        return self.offset
+        else:
+            return current
+        return new
 
     def map(self, ticks: int, received_ns: int) -> int:
         """Recording-clock ns of an event stamped `ticks`, received (read by us) at `received_ns`."""

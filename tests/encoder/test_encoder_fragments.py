@@ -55,7 +55,7 @@ def encode(encoder: PyAVEncoder, path: Path) -> list[int]:
 
 @pytest.mark.parametrize("encoder_type", [X264Encoder, X265Encoder, Ffv1Encoder])
 def test_fragments_and_keyframes_by_time(tmp_path: Path, encoder_type: type[PyAVEncoder]) -> None:
-    encoder = encoder_type(encoder_type.Settings())
+    encoder = encoder_type(encoder_type.Settings.model_validate({}))
     path = tmp_path / "capture.mp4"
     pts = encode(encoder, path)
     fragment_ticks = round(encoder.settings.fragment_seconds * TICKS)
@@ -71,8 +71,9 @@ def test_fragments_and_keyframes_by_time(tmp_path: Path, encoder_type: type[PyAV
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         packets = [p for p in container.demux(stream) if p.size]
-        keys_pyav = sorted(p.pts for p in packets if p.is_keyframe)
-        file_pts = sorted(p.pts for p in packets)
+        keys_pyav = sorted(int(p.pts or 0) for p in packets if p.is_keyframe)
+        file_pts = sorted(int(p.pts or 0) for p in packets)
+        assert all(p.pts is not None for p in packets)
     assert len(file_pts) == len(pts)
     samples = fragment_samples(path)
     assert samples is not None

@@ -119,7 +119,7 @@ def test_hot_plug_connect_disconnect_reconnect_during_polling() -> None:
     assert out[-1].reason == REASON_DISCONNECT
     # Pad events carry SDL's own event time, mapped to the recording clock: learned, never a
     # fallback, and the log never runs backwards.
-    assert stats["sdl_time_observations"] >= 1 and stats["sdl_time_fallbacks"] == 0
+    assert int(stats["sdl_time_observations"]) >= 1 and stats["sdl_time_fallbacks"] == 0
     assert int(stats["sdl_time_mapped"]) >= 3
     stamps = [snapshot.monotonic_ns for snapshot in out]
     assert stamps == sorted(stamps)
