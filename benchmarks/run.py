@@ -33,6 +33,7 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("stream", "benchmarks.bench_stream", "GrimStream vs raw sockets"),
     ("validate", "benchmarks.bench_validate", "validate of a 1-hour session"),
     ("input", "benchmarks.bench_input", "input latency"),
+    ("timing", "benchmarks.bench_timing", "frame/key stamps vs ground truth; crash loss vs kill -9"),
 )
 
 

@@ -82,8 +82,11 @@ class MonitorSource(ScreenSource):
         return self._output_format()
 
     def _grab(self, out: np.ndarray, slot: int) -> int:
-        t_ns = now_ns()  # the screen is copied at once, so the request time is the capture time
-        self._deliver(screen_view(self._sct.grab(self.rect)), out)
+        shot = self._sct.grab(self.rect)
+        # Stamped right after the read returns: the picture was on screen by then (never a frame
+        # showing something painted after its stamp); late by at most the read itself.
+        t_ns = now_ns()
+        self._deliver(screen_view(shot), out)
         return t_ns
 
     def _close(self) -> None:

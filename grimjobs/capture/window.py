@@ -22,7 +22,7 @@ from pydantic import Field
 from grimjobs.capture.base import SourceEnded, SourceError, SourceGap
 from grimjobs.capture.screen import ScreenSettings, ScreenSource
 from grimjobs.capture.windows import WindowInfo, WindowSelector, parse_window_id, resolve_window
-from grimjobs.capture.x11 import Geometry, WindowGone
+from grimjobs.capture.x11 import Geometry, GeometryWatch, WindowGone
 from grimjobs.clock import NS_PER_S, now_ns
 from grimjobs.errors import UserError
 from grimjobs.frames import FrameFormat
@@ -52,23 +52,38 @@ class Tracker(Protocol):
 
 
 class X11Tracker:
+    """Window lists on one connection; the recorded window's geometry from X events on another
+    (`GeometryWatch`), so a steady window costs no X round trip per frame."""
+
     def __init__(self, display: str | None) -> None:
         from grimjobs.capture.x11 import X11Windows
 
         self.x11 = X11Windows(display)
         self.display_name: str = self.x11.display.get_display_name()
+        self.watch: GeometryWatch | None = None
 
     def list_windows(self) -> list[WindowInfo]:
         return self.x11.list_windows()
 
     def geometry(self, window_id: int) -> Geometry:
-        return self.x11.geometry(window_id)
+        watch = self.watch
+        if watch is None or watch.window_id != window_id:
+            if watch is not None:
+                watch.close()
+            self.watch = watch = GeometryWatch(self.display_name, window_id)
+        return watch.geometry()
+
+    def watch_stats(self) -> dict[str, int]:
+        watch = self.watch
+        return {"geometry_queries": watch.queries, "geometry_events": watch.events} if watch else {}
 
     def screen(self) -> Geometry:
         width, height = self.x11.screen_size
         return Geometry(0, 0, width, height, True)
 
     def close(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
         self.x11.close()
 
 
@@ -245,7 +260,10 @@ class WindowSource(ScreenSource):
         return MssGrabber(s.display)
 
     def _grab(self, out: np.ndarray, slot: int) -> int:
-        t_ns = now_ns()
+        # Where the window is comes from X events (no round trip unless it changed); the stamp is
+        # taken right after the pixel read returns: the picture was on screen by then, so no frame
+        # can show something painted after its own timestamp (docs/CAPTURE.md, "Timestamps").
+        t_ns = now_ns()  # for gap bookkeeping only
         if self._first_ns is None:
             self._first_ns = t_ns
         if self._lost is not None and not self._find_again(t_ns):
@@ -265,6 +283,7 @@ class WindowSource(ScreenSource):
         except SourceError as exc:
             log.debug("window grab failed: %s", exc)
             self._lose(t_ns, "unreadable")
+        t_ns = now_ns()  # the moment of capture: the pixel read has just returned
         if self._lost is not None:
             self._found(t_ns)
         self._deliver(view, out)
@@ -321,6 +340,8 @@ class WindowSource(ScreenSource):
             stats["window"] = self.window.label
             stats["gaps"] = [gap.as_dict() for gap in self.gaps]
             stats["gap_slots"] = sum(gap.slots for gap in self.gaps)
+            if isinstance(self.tracker, X11Tracker):
+                stats.update(self.tracker.watch_stats())
         return stats
 
     def _close(self) -> None:

@@ -138,8 +138,9 @@ class X11GrabSource(ScreenSource):
         return self._output_format()
 
     def _grab(self, out: np.ndarray, slot: int) -> int:
-        t_ns = now_ns()  # the device copies the screen at once when asked (it never waits)
-        self._deliver(self.device.read(), out)
+        view = self.device.read()  # the device copies the screen at once when asked (it never waits)
+        t_ns = now_ns()  # right after the read, as every screen source (docs/CAPTURE.md)
+        self._deliver(view, out)
         return t_ns
 
     def _close(self) -> None:

@@ -23,9 +23,19 @@ def pts_from_ns(elapsed_ns: int) -> int:
     return elapsed_ns * TIME_BASE.denominator // 1_000_000_000
 
 
+# What a crash may lose, at most, is one fragment plus the encoder's delay (docs/ENCODING.md).
+DEFAULT_FRAGMENT_SECONDS = 0.25
+
+
 class EncoderSettings(Settings):
     queue_size: int = Field(8, ge=1, le=256, description="frames waiting for the encoder before drops")
     threads: int = Field(0, ge=0, le=64, description="encoder threads, 0 = codec default")
+    fragment_seconds: float = Field(
+        DEFAULT_FRAGMENT_SECONDS,
+        ge=0.05,
+        le=2.0,
+        description="seconds of video per MP4 fragment: a crash loses at most this plus the encoder delay",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +45,10 @@ class EncoderStats:
     encode_seconds: float  # wall time spent inside the encoder calls
     codec: str
     options: dict[str, str]
+    # Frames the encoder held before its first packet came out (lookahead, B-frames, frame
+    # threads): video that is in no fragment yet, on top of the open fragment, when a crash hits.
+    delay_frames: int = 0
+    keyframes: int = 0  # keyframes placed by time (forced), see PyAVEncoder.encode
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +57,8 @@ class EncoderStats:
             "encode_seconds": round(self.encode_seconds, 6),
             "codec": self.codec,
             "options": dict(self.options),
+            "delay_frames": self.delay_frames,
+            "forced_keyframes": self.keyframes,
         }
 
 

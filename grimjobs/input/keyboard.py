@@ -9,7 +9,13 @@ captured globally and translated to SDL scancodes:
 
 The hook runs on its own thread (it blocks in the OS) and only appends `(t_ns, kind, code, down,
 x, y)` to a deque; `drain` on the main thread applies them to the shared `InputState` in order.
-Each event is stamped with the recording clock when the hook receives it.
+
+Stamps. On X11 every event carries the X server's time (milliseconds; the Linux X server reads
+CLOCK_MONOTONIC): it is mapped to the recording clock by `grimjobs.input.eventtime.EventClock`,
+whose offset is learned at start from a property-change round trip on a connection of its own
+(and re-checked every `RECHECK_NS`), so a key is stamped when the server saw it, not when our
+thread got to it (tens of ms later under load). pynput hooks have no such time: their events are
+stamped when the hook receives them.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any, NamedTuple
 from grimjobs.clock import now_ns
 from grimjobs.errors import UserError
 from grimjobs.input.controls import InputState
+from grimjobs.input.eventtime import EventClock
 from grimjobs.input.scancodes import (
     BUTTON_NAME_TO_SDL,
     X11_BUTTON_TO_SDL,
@@ -38,6 +45,49 @@ log = logging.getLogger("grimjobs.input")
 KEY = 0
 MOUSE_BUTTON = 1
 MOUSE_MOVE = 2
+RECHECK_NS = 5_000_000_000  # re-measure the X server's clock offset this often (drift, jumps)
+
+
+class XServerClock:
+    """The X server's time, measured against the recording clock on a connection of its own: a
+    property change on a private window makes the server stamp a PropertyNotify with its time."""
+
+    def __init__(self, connection: Any) -> None:
+        from Xlib import X
+
+        self.connection = connection
+        root = connection.screen().root
+        self.window = root.create_window(
+            -10, -10, 1, 1, 0, 0, X.InputOnly, X.CopyFromParent, event_mask=X.PropertyChangeMask
+        )
+        self.atom = connection.intern_atom("_GRIMJOBS_CLOCK")
+        self.clock = EventClock()
+        self.next_check_ns = 0
+
+    def observe(self) -> None:
+        from Xlib import X, Xatom
+
+        before = now_ns()
+        self.window.change_property(self.atom, Xatom.STRING, 8, b"t")
+        self.connection.flush()
+        while True:
+            event = self.connection.next_event()
+            if event.type == X.PropertyNotify:
+                break
+        after = now_ns()
+        self.clock.observe(int(event.time), before, after)
+        self.next_check_ns = after + RECHECK_NS
+
+    def map(self, server_ms: int, received_ns: int) -> int:
+        if received_ns >= self.next_check_ns:
+            self.observe()
+        return self.clock.map(server_ms, received_ns)
+
+    def close(self) -> None:
+        try:
+            self.connection.close()
+        except Exception as exc:
+            log.debug("closing X clock connection: %s", exc)
 
 
 class HookEvent(NamedTuple):
@@ -71,6 +121,7 @@ class XRecordHooks(HookBackend):
         self.display_name = display_name
         self._record_display: Any = None
         self._control_display: Any = None
+        self.server_clock: XServerClock | None = None
         self._context: Any = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -89,6 +140,8 @@ class XRecordHooks(HookBackend):
         try:
             self._control_display = _connect(display.Display, self.display_name)
             self._record_display = _connect(display.Display, self.display_name)
+            self.server_clock = XServerClock(_connect(display.Display, self.display_name))
+            self.server_clock.observe()  # learned before the first key, checked again as it runs
         except (DisplayError, OSError) as exc:
             self.stop()
             shown = self.display_name or os.environ.get("DISPLAY")
@@ -126,6 +179,8 @@ class XRecordHooks(HookBackend):
         event_field = rq.EventField(None)
         record_display = self._record_display
         want_keys, want_mouse = keyboard, mouse
+        server_clock = self.server_clock
+        assert server_clock is not None
 
         def on_reply(reply: Any) -> None:
             if reply.category == record.StartOfData:
@@ -133,11 +188,12 @@ class XRecordHooks(HookBackend):
                 return
             if reply.category != record.FromServer or reply.client_swapped or not reply.data:
                 return
-            t_ns = now_ns()  # one stamp per delivered batch: the moment the hook read it
+            received_ns = now_ns()  # the moment the hook read this batch: an upper bound
             data = reply.data
             while data:
                 event, data = event_field.parse_binary_value(data, record_display.display, None, None)
                 kind = event.type
+                t_ns = server_clock.map(int(event.time), received_ns)
                 if want_keys and kind in (X.KeyPress, X.KeyRelease):
                     scancode = x11_keycode_to_sdl(event.detail)
                     if scancode is None:
@@ -191,11 +247,18 @@ class XRecordHooks(HookBackend):
                 log.debug("record_free_context: %s", exc)
             self._context = None
         for connection in (self._record_display, control):
+            if connection is None:
+                continue
             try:
                 connection.close()
             except Exception as exc:
                 log.debug("closing X connection: %s", exc)
         self._record_display = self._control_display = None
+        if self.server_clock is not None:
+            self.server_clock.close()  # its stats stay readable for summary.json
+
+    def clock_stats(self) -> dict[str, int | float]:
+        return self.server_clock.clock.stats() if self.server_clock is not None else {}
 
 
 def _connect(factory: Callable[[str | None], Any], name: str | None) -> Any:
@@ -325,8 +388,12 @@ class GlobalHooks:
         self._open = False
 
     def stats(self) -> dict[str, int | float | str]:
-        return {
+        stats: dict[str, int | float | str] = {
             "key_events": self.key_events,
             "mouse_events": self.mouse_events,
             "unknown_keys": self.backend.unknown if self.backend is not None else 0,
         }
+        if isinstance(self.backend, XRecordHooks):
+            # How the X server's event times were mapped (offset, drift rechecks, fallbacks).
+            stats.update({f"xtime_{key}": value for key, value in self.backend.clock_stats().items()})
+        return stats

@@ -191,6 +191,8 @@ class SdlInput(InputDevice):
                 disconnects=hub.disconnects,
                 sdl_queue_ms_max=hub.max_queue_ms,
             )
+            # How SDL's event times were mapped to the recording clock (offset, rechecks, fallbacks).
+            stats.update({f"sdl_time_{key}": value for key, value in hub.clock.stats().items()})
         if self.hooks is not None:
             stats.update(self.hooks.stats())
         if self.forwarder is not None:

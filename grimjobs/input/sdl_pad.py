@@ -29,6 +29,7 @@ from grimjobs.input.controls import (
     normalize_axis,
     virtual_axis_value,
 )
+from grimjobs.input.eventtime import EventClock
 from grimjobs.session.actions import REASON_CONNECT, REASON_DISCONNECT, REASON_EVENT
 
 log = logging.getLogger("grimjobs.input")
@@ -41,6 +42,7 @@ _CONTROLLER_LAST = 0x6FF
 _JOYSTICK_FIRST = 0x600
 _JOYSTICK_LAST = 0x64F
 _BATCH = 64
+TICKS_RECHECK_NS = 5_000_000_000  # re-measure the SDL_GetTicks offset this often
 
 # Called for each pad change: (reason, monotonic_ns when the event was read).
 PadChanged = Callable[[int, int], None]
@@ -151,6 +153,11 @@ class PadHub:
         self.max_queue_ms = 0
         self._events: Any = None
         self._scan_pending = False
+        # SDL stamps each event with SDL_GetTicks (32-bit ms, CLOCK_MONOTONIC underneath, its own
+        # origin) when it queues it: mapped to the recording clock, a pad event is stamped when
+        # SDL saw it, not when this loop got round to reading it.
+        self.clock = EventClock()
+        self._next_clock_check_ns = 0
 
     def open(self) -> None:
         self.sdl = sdl_init()
@@ -181,7 +188,9 @@ class PadHub:
             )
             if count <= 0:
                 break
-            t_ns = now_ns()  # the moment these events were read: the recording clock's stamp
+            t_ns = now_ns()  # the moment these events were read: an upper bound of their stamps
+            if t_ns >= self._next_clock_check_ns:
+                self._observe_ticks()
             ticks = sdl2.SDL_GetTicks()
             for i in range(count):
                 handled += self._handle(buffer[i], t_ns, ticks)
@@ -200,7 +209,7 @@ class PadHub:
                 return 0
             self._note_delay(ticks, axis.timestamp)
             if self.state.set_axis(axis.axis, normalize_axis(axis.axis, axis.value)):
-                self.changed(REASON_EVENT, t_ns)
+                self.changed(REASON_EVENT, self.clock.map(axis.timestamp, t_ns))
             return 1
         if kind == sdl2.SDL_CONTROLLERBUTTONDOWN or kind == sdl2.SDL_CONTROLLERBUTTONUP:
             button = event.cbutton
@@ -208,7 +217,7 @@ class PadHub:
                 return 0
             self._note_delay(ticks, button.timestamp)
             if self.state.set_button(button.button, button.state == sdl2.SDL_PRESSED):
-                self.changed(REASON_EVENT, t_ns)
+                self.changed(REASON_EVENT, self.clock.map(button.timestamp, t_ns))
             return 1
         if kind == sdl2.SDL_CONTROLLERDEVICEADDED:
             if self.controller is None:
@@ -219,6 +228,16 @@ class PadHub:
             self._open_any(t_ns)
             return 1
         return 0
+
+    def _observe_ticks(self) -> None:
+        """Bracket SDL_GetTicks between two readings of the recording clock (offset, drift)."""
+        sdl2 = self.sdl
+        assert sdl2 is not None
+        before = now_ns()
+        ticks = sdl2.SDL_GetTicks()
+        after = now_ns()
+        self.clock.observe(int(ticks), before, after)
+        self._next_clock_check_ns = after + TICKS_RECHECK_NS
 
     def _note_delay(self, ticks: int, timestamp: int) -> None:
         delay = (ticks - timestamp) & 0xFFFFFFFF  # SDL2 ticks are 32-bit milliseconds

@@ -33,6 +33,7 @@ class Painter:
         y: int = 80,
         fps: float = 60.0,
         title: str | None = None,
+        log: Path | None = None,
     ) -> None:
         self.title = title or f"grimjobs painter {uuid.uuid4().hex[:8]}"
         self.process = subprocess.Popen(
@@ -51,6 +52,7 @@ class Painter:
                 str(y),
                 "--fps",
                 str(fps),
+                *(["--log", str(log)] if log is not None else []),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

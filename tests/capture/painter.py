@@ -27,7 +27,9 @@ def main() -> None:
     parser.add_argument("--x", type=int, default=100)
     parser.add_argument("--y", type=int, default=80)
     parser.add_argument("--fps", type=float, default=60.0)
+    parser.add_argument("--log", default=None, help="append 'index monotonic_ns' per paint here")
     args = parser.parse_args()
+    paint_log = open(args.log, "w", buffering=1) if args.log else None  # noqa: SIM115
 
     d = display.Display()
     screen = d.screen()
@@ -70,6 +72,10 @@ def main() -> None:
                 renderer = PatternRenderer(width, height, channels=4)
                 image = np.zeros((height, width, 4), np.uint8)
         renderer.render(index, image)
+        if paint_log is not None:
+            # Logged before the first pixel of this index is sent: the server paints it later,
+            # so no capture can show index i before this time (the ground truth's invariant).
+            paint_log.write(f"{index} {time.monotonic_ns()}\n")
         rows = max(1, max_bytes // (width * 4))
         for top in range(0, height, rows):
             strip = image[top : top + rows]

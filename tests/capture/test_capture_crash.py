@@ -1,8 +1,11 @@
 """kill -9 a recording at random moments: every result must still be readable.
 
-Guarantees checked (docs/CAPTURE.md, "Crash safety"): the video decodes up to at most one keyframe
-interval (plus the encoder's few frames of delay) before the kill; sync.csv and actions.bin parse,
-a torn last row or record allowed; `validate` says WARN (truncated) or PASS, never FAIL.
+Guarantees checked (docs/CAPTURE.md, "Crash safety"): sync.csv and actions.bin parse, a torn
+last row or record allowed; the video decodes, in order, up to its last complete fragment, and
+every fragment the killed process wrote is at most `encoder.fragment_seconds` long (the muxer
+cut it by time: load cannot change that, only how much was still queued); `validate` says WARN
+(truncated) or PASS, never FAIL. How much video and input a kill loses in seconds depends on the
+load, so it is measured (and held to 1.0 s / 250 ms) in benchmarks/bench_timing.py, not here.
 """
 
 from __future__ import annotations
@@ -21,11 +24,9 @@ from grimjobs.capture.pattern import decode_index
 from grimjobs.session.actions import read_actions
 from grimjobs.session.sync import read_sync
 from tests.conftest import ROOT, XServer
+from tests.encoder.mp4boxes import fragments
 
-GOP_S = 2.0  # conf/encoder/x264.yaml gop_seconds
-# What else can be in flight at the kill: x264's lookahead/B-frame delay (~15 frames at veryfast,
-# 0.5 s at 30 fps), the encoder queue, and a slow process start under load.
-SLACK_S = 1.0
+FRAGMENT_TICKS = 90_000 * 25 // 100  # conf/encoder/x264.yaml fragment_seconds (0.25 s) in pts ticks
 SEED = 20240611
 
 
@@ -97,19 +98,19 @@ def test_capture_crash_kill9_leaves_readable_session(xvfb: XServer, tmp_path: Pa
     sync = read_sync(tmp_path / "sync.csv")  # raises on anything but a torn last row
     actions = read_actions(tmp_path / "actions.bin")  # likewise
     assert len(sync) >= 1
-    indices, error = decode_until_torn(tmp_path / "capture.mp4")
+    indices, _error = decode_until_torn(tmp_path / "capture.mp4")
     decoded = len(indices)
     # No frame in the file that sync.csv does not know (rows reach the disk within 250 ms).
     assert decoded <= len(sync) + 8
     lost_s = (killed_ns - int(sync.monotonic_ns[decoded - 1 if decoded else 0])) / 1e9
-    if decoded == 0:  # killed before the first fragment was complete: allowed only that early
-        assert lost_s <= GOP_S + SLACK_S, f"nothing decodes {lost_s:.2f} s after the first frame ({error})"
-    else:
-        assert lost_s <= GOP_S + SLACK_S, f"the video ends {lost_s:.2f} s before the kill ({error})"
-        if run != 3:  # the synthetic pattern: decoded frames are the captured ones, in order
-            readable = [i for i in indices if i is not None]
-            assert len(readable) == decoded
-            assert readable == sorted(set(readable))
+    parts, _complete = fragments(tmp_path / "capture.mp4")
+    for durations in parts[:-1]:  # the last one's final sample may be the one that overran
+        assert sum(durations[:-1]) < FRAGMENT_TICKS, durations
+    assert decoded <= sum(len(p) for p in parts)  # only frames of complete fragments decode
+    if decoded and run != 3:  # the synthetic pattern: decoded frames are the captured ones, in order
+        readable = [i for i in indices if i is not None]
+        assert len(readable) == decoded
+        assert readable == sorted(set(readable))
 
     from grimjobs.validation.validator import SessionValidator
 

@@ -71,3 +71,45 @@ def test_keyboard_and_mouse_in_the_sdl_device_snapshots(xvfb: XServer) -> None:
     times = [s.monotonic_ns for s in out]
     assert times == sorted(times)
     assert all(len(s.axes) == 6 for s in out)  # the pad part stays neutral and present
+
+
+def test_key_stamps_are_the_x_server_time_of_the_key(xvfb: XServer) -> None:
+    """Keys sent through XTEST from this process: the server handles each between our send and the
+    end of the sync round trip after it, so its stamp must lie in that bracket (widened by the
+    offset's measured uncertainty and the millisecond tick), however late the hook thread or our
+    drain gets to it. We drain only after all keys are sent, seconds later for the first ones:
+    a stamp taken on receipt would fall outside every bracket but the last."""
+    from Xlib import X, display
+    from Xlib.ext import xtest
+
+    backend = XRecordHooks(xvfb.display)
+    hooks = GlobalHooks(keyboard=True, mouse=False, backend=backend)
+    hooks.open()
+    connection = display.Display(xvfb.display)
+    brackets: list[tuple[int, int]] = []
+    keycode = connection.keysym_to_keycode(ord("a"))
+    try:
+        for _ in range(10):
+            for kind in (X.KeyPress, X.KeyRelease):
+                before = time.monotonic_ns()
+                xtest.fake_input(connection, kind, keycode)
+                connection.sync()
+                brackets.append((before, time.monotonic_ns()))
+            time.sleep(0.05)
+        time.sleep(0.5)  # the drain comes late: the stamps must not
+        state = InputState()
+        stamps: list[int] = []
+        deadline = time.monotonic() + 10
+        while len(stamps) < len(brackets) and time.monotonic() < deadline:
+            hooks.drain(state, stamps.append)
+            time.sleep(0.01)
+    finally:
+        connection.close()
+        hooks.close()
+    assert len(stamps) == len(brackets)
+    stats = hooks.stats()
+    assert int(stats["xtime_observations"]) >= 1 and stats["xtime_fallbacks"] == 0
+    tolerance = round(float(stats["xtime_offset_uncertainty_ms"]) * 1e6) + 1_000_000
+    for stamp, (before, after) in zip(stamps, brackets, strict=True):
+        assert before - tolerance <= stamp <= after + tolerance, (stamp - before, after - before, tolerance)
+    assert stamps == sorted(stamps)

@@ -117,6 +117,12 @@ def test_hot_plug_connect_disconnect_reconnect_during_polling() -> None:
     stats = device.stats()
     assert stats["connects"] == 2 and stats["disconnects"] == 2  # the unplug + the final release
     assert out[-1].reason == REASON_DISCONNECT
+    # Pad events carry SDL's own event time, mapped to the recording clock: learned, never a
+    # fallback, and the log never runs backwards.
+    assert int(stats["sdl_time_observations"]) >= 1 and stats["sdl_time_fallbacks"] == 0
+    assert int(stats["sdl_time_mapped"]) >= 3
+    stamps = [snapshot.monotonic_ns for snapshot in out]
+    assert stamps == sorted(stamps)
 
 
 @pytest.mark.parametrize("by", ["guid", "index", "first"])
