@@ -74,11 +74,13 @@ def fingerprint(cfg: DictConfig) -> str:
 
 def _sweep_dir() -> str | None:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     try:
-        return str(HydraConfig.get().sweep.dir) if HydraConfig.get().mode.name == "MULTIRUN" else None
+        hydra_cfg = HydraConfig.get()
     except ValueError:
         return None
+    return str(hydra_cfg.sweep.dir) if hydra_cfg.mode == RunMode.MULTIRUN else None
 
 
 def write_plan(out: Path, job: str, sessions: Sequence[Path], shards: int, sweep_dir: str | None) -> str:
@@ -120,7 +122,12 @@ class ShardRun:
             raise UserError(str(exc)) from None
         plan = read_plan(out, job)
         sweep = _sweep_dir()
-        if plan is not None and sweep is not None and plan.get("sweep_dir") == sweep and plan["shards"] == shards:
+        if (
+            plan is not None
+            and sweep is not None
+            and plan.get("sweep_dir") == sweep
+            and plan["shards"] == shards
+        ):
             names = [str(s) for s in plan["sessions"]]
             digest = str(plan["digest"])
         else:
@@ -263,7 +270,11 @@ def check_parts(out: Path, plan: dict[str, Any]) -> None:
 
     expected = {part_name(Path(s)) for s in plan["sessions"]}
     parts = out / "parts"
-    present = {p.name for p in parts.iterdir() if p.is_dir() and p.name != Path(SKIPPED).name} if parts.is_dir() else set()
+    present = (
+        {p.name for p in parts.iterdir() if p.is_dir() and p.name != Path(SKIPPED).name}
+        if parts.is_dir()
+        else set()
+    )
     stray = sorted(n for n in present if not n.endswith(".tmp") and n not in expected)
     if stray:
         raise UserError(
@@ -321,7 +332,9 @@ def collect_verdicts(out: Path) -> list[Any]:
         for row in rows
     ]
     if len(reports) != len(plan["sessions"]):
-        raise UserError(f"out={out}: {len(reports)} verdicts for {len(plan['sessions'])} sessions in the plan")
+        raise UserError(
+            f"out={out}: {len(reports)} verdicts for {len(plan['sessions'])} sessions in the plan"
+        )
     _write_json(out / VERDICTS_JSON, rows)
     (out / VERDICTS_CSV).write_text(render(reports, "csv") + "\n", encoding="utf-8")
     return reports
@@ -337,7 +350,7 @@ def open_validate_shard(
         return expand_sessions(cfg.sessions) if cfg.get("sessions") is not None else from_path()
 
     try:
-        shard, shards = sharding.check_shard(cfg.get("shard", 0), cfg.get("shards", 1))
+        _, shards = sharding.check_shard(cfg.get("shard", 0), cfg.get("shards", 1))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if shards == 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -72,19 +73,25 @@ def local_ray_head(num_cpus: int = 2, start_timeout: float = 120.0) -> Iterator[
     ]
     log = temp_dir / "head.log"
     with log.open("wb") as sink:
-        head = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        head = subprocess.Popen(
+            command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         _wait_ready(head, log, start_timeout)
-        yield RayHead(f"127.0.0.1:{port}", temp_dir, env)
+        # RAY_ADDRESS: what conf/hydra/launcher/ray_cluster.yaml joins.
+        yield RayHead(f"127.0.0.1:{port}", temp_dir, {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"})
     finally:
         _stop(head)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _wait_ready(head: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if head.poll() is not None:
-            raise RuntimeError(f"ray start --head exited {head.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"ray start --head exited {head.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         if b"Ray runtime started" in log.read_bytes():
             return
         time.sleep(0.2)

@@ -48,7 +48,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         write_session(sessions / f"s{i:02d}", SessionSpec(frames=FRAMES, seed=i, jitter_ms=2.0 * (i % 3)))
     reference = root / "reference"
     done = run_grimjobs(
-        "export", f"sessions={sessions}", f"out={reference}", "progress=false", f"hydra.run.dir={root / 'run1'}"
+        "export",
+        f"sessions={sessions}",
+        f"out={reference}",
+        "progress=false",
+        f"hydra.run.dir={root / 'run1'}",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     checked = run_grimjobs("validate", f"path={sessions}", "format=csv", f"hydra.run.dir={root / 'run2'}")

@@ -184,6 +184,8 @@ def test_encoder_sweep_report_from_the_workers_folders(
     launcher: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     overrides, env = _launcher(launcher, request)
+    if launcher == "ray":  # the preset that joins the running cluster through RAY_ADDRESS
+        overrides = ["hydra/launcher=ray_cluster"]
     folder = tmp_path / "sweep"
     done = run_grimjobs("record", "-m", *overrides, *SWEEP, f"hydra.sweep.dir={folder}", env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
