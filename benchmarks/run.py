@@ -32,6 +32,7 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("stream", "benchmarks.bench_stream", "GrimStream vs raw sockets"),
     ("validate", "benchmarks.bench_validate", "validate of a 1-hour session"),
     ("input", "benchmarks.bench_input", "input latency"),
+    ("scale", "benchmarks.bench_scale", "sharded validate/export: 1 vs 2 workers, launchers vs joblib"),
 )
 
 
