@@ -32,7 +32,14 @@ def free_port() -> int:
 
 
 def ray_executable() -> Path:
-    return Path(sys.executable).with_name("ray")
+    """The `ray` CLI of this interpreter's installation (beside it in a venv), else on PATH."""
+    beside = Path(sys.executable).with_name("ray")
+    if beside.is_file():
+        return beside
+    found = shutil.which("ray")
+    if found is None:
+        raise RuntimeError("the ray CLI is not installed: pip install -e '.[ray]'")
+    return Path(found)
 
 
 @dataclass(frozen=True, slots=True)
