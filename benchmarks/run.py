@@ -34,6 +34,7 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("validate", "benchmarks.bench_validate", "validate of a 1-hour session"),
     ("input", "benchmarks.bench_input", "input latency"),
     ("timing", "benchmarks.bench_timing", "frame/key stamps vs ground truth; crash loss vs kill -9"),
+    ("scale", "benchmarks.bench_scale", "sharded validate/export: 1 vs 2 workers, launchers vs joblib"),
 )
 
 

@@ -260,20 +260,36 @@ def merge(cfg: DictConfig, out: Path, progress: Progress) -> dict[str, Any]:
     return info
 
 
+def _parts_present(out: Path, results: list[dict[str, Any]]) -> bool:
+    from grimjobs.dataset.lerobot import PART_META
+
+    return all("part" not in r or (out / "parts" / str(r["part"]) / PART_META).exists() for r in results)
+
+
 @hydra_job("export")
 def main(cfg: DictConfig) -> int:
     _check(cfg)
     out = Path(str(cfg.out))
     enabled = sys.stderr.isatty() if cfg.progress == "auto" else bool(cfg.progress)
     status = 0
+    # Sharded (shards > 1): each job converts its shard; the multirun callback (or mode=merge) merges.
+    sharded = cfg.shards > 1
     if cfg.mode in ("all", "part"):
-        sessions = expand_sessions(cfg.sessions)
-        mine = [s for i, s in enumerate(sessions) if i % cfg.shards == cfg.shard]
+        from grimjobs.multirun import ShardRun
+
+        run = ShardRun.open("export", cfg, out, lambda: expand_sessions(cfg.sessions)) if sharded else None
+        mine = run.sessions if run is not None else expand_sessions(cfg.sessions)
+        earlier = run.finished() if run is not None else None
+        if run is not None and earlier is not None and _parts_present(out, earlier["results"]):
+            print(f"export: shard {cfg.shard}/{cfg.shards} already done, skipped", file=sys.stderr)
+            return 0
         progress = Progress(enabled, len(mine))
         try:
             results = convert(cfg, mine, out, progress)
         finally:
             progress.close()
+        if run is not None:
+            run.finish({"results": results})
         skipped = [r for r in results if "skipped" in r]
         exported = len(results) - len(skipped)
         for record in skipped:
@@ -281,10 +297,15 @@ def main(cfg: DictConfig) -> int:
         print(f"export: {exported} session(s) converted, {len(skipped)} skipped", file=sys.stderr)
         if exported == 0 and (mine or cfg.mode == "all"):
             status = 1  # every session was skipped (an empty shard is fine)
-    if cfg.mode in ("all", "merge") and status == 0:
+    if (cfg.mode == "merge" or (cfg.mode == "all" and not sharded)) and status == 0:
         progress = Progress(enabled, 1)
         try:
-            info = merge(cfg, out, progress)
+            if cfg.mode == "merge":
+                from grimjobs.multirun import merge_plan
+
+                info = merge_plan(cfg, out, tidy=False)  # refuses a sharded run with shards missing
+            else:
+                info = merge(cfg, out, progress)
         finally:
             progress.close()
         frames = info.get("total_frames", sum(e["length"] for e in info.get("episodes", [])))

@@ -40,7 +40,13 @@ def main(cfg: DictConfig) -> int:
 
     if cfg.format not in FORMATS:
         raise UserError(f"format={cfg.format}: choose one of {', '.join(FORMATS)}")
-    sessions = session_paths(cfg.get("path"))
+    run = None
+    if cfg.get("sessions") is not None or cfg.get("shards", 1) != 1:
+        from grimjobs.multirun import open_validate_shard
+
+        run, sessions = open_validate_shard(cfg, lambda: session_paths(cfg.get("path")))
+    else:
+        sessions = session_paths(cfg.get("path"))
     validator = build(cfg.validation, "validation", SessionValidator)
     reports = []
     progress = sys.stderr.isatty() and len(sessions) > 1
@@ -53,6 +59,8 @@ def main(cfg: DictConfig) -> int:
     if progress:
         print(file=sys.stderr)
     print(render(reports, str(cfg.format)))
+    if run is not None:
+        run.finish({"reports": [r.as_dict() for r in reports]})  # the callback collects these
     if cfg.get("report"):
         from grimjobs.validation.report import write_reports
 
