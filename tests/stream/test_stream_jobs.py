@@ -17,12 +17,12 @@ from grimjobs.capture.base import SourceGap
 from grimjobs.capture.grimstream import GrimStreamCaptureSettings, GrimStreamSource
 from grimjobs.capture.pattern import decode_index
 from grimjobs.capture.synthetic import SyntheticSettings, SyntheticSource
-from grimjobs.jobs.stream import Playback, TelemetryForwarder, stream_frames
+from grimjobs.jobs.stream import Playback, stream_frames
 from grimjobs.stream import protocol as p
 from grimjobs.stream.client import StreamClient
 from grimjobs.stream.engine import EnginePublisher, StateReplayer, load_state_log
 from grimjobs.stream.publisher import GrimStreamPublisher, GrimStreamSettings
-from grimjobs.stream.telemetry import JsonlTailer
+from grimjobs.stream.telemetry import JsonlTailer, TelemetryForwarder
 from tests.conftest import ROOT
 
 
