@@ -50,6 +50,13 @@ def parse_event(record: Any) -> TelemetryEvent | None:
     )
 
 
+def _int_or_float(text: str) -> int | float:
+    """An integer MessagePack can carry (i64..u64), else a float: what serde_json does for the
+    reference, and one such line must not stop the stream."""
+    value = int(text)
+    return value if -(1 << 63) <= value < (1 << 64) else float(value)
+
+
 class JsonlTailer:
     def __init__(self, path: Path, max_line: int = 1 << 20, chunk: int = 1 << 16) -> None:
         self.path = Path(path)
@@ -144,7 +151,7 @@ class JsonlTailer:
         if not line:
             return
         try:
-            out.append(json.loads(line))
+            out.append(json.loads(line, parse_int=_int_or_float))
         except (ValueError, UnicodeDecodeError) as exc:
             self.malformed += 1
             log.warning("telemetry %s: malformed line skipped (%s): %.80r", self.path, exc, line)

@@ -86,6 +86,16 @@ def test_forwarder_keeps_seq_marks_labels_and_coalesces_under_load(tmp_path: Pat
     assert [e["seq"] for e in batch.data] == list(range(12, 22))
 
 
+def test_telemetry_integers_beyond_64_bits_become_floats_and_encode(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({"seq": 0, "label": "x", "data": {"big": 2**70, "ok": 2**64 - 1}}) + "\n")
+    sent: list[p.Message] = []
+    TelemetryForwarder(JsonlTailer(path), sent.append, [], coalesce_above=3).poll()
+    (message,) = sent
+    assert isinstance(message, p.Telemetry) and message.data == {"big": float(2**70), "ok": 2**64 - 1}
+    assert p.decode_message(message.encode()) == message
+
+
 def test_stream_frames_pause_step_seek_on_the_synthetic_source() -> None:
     url = uds_url()
     source = SyntheticSource(SyntheticSettings.model_validate({"width": 320, "height": 240, "fps": 60}))
