@@ -14,12 +14,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 
 from grimjobs.capture.base import CaptureSource
-from grimjobs.clock import now_ns
 from grimjobs.errors import UserError
 from grimjobs.game import Game
 from grimjobs.pipeline.signals import stop_signals
@@ -30,63 +28,13 @@ from grimjobs.settings import build
 from grimjobs.stream import protocol as p
 from grimjobs.stream.engine import StateReplayer, load_state_log
 from grimjobs.stream.publisher import GrimStreamPublisher
-from grimjobs.stream.telemetry import JsonlTailer, parse_event
+from grimjobs.stream.telemetry import JsonlTailer, TelemetryForwarder
 
 log = logging.getLogger("grimjobs.stream")
 
 TELEMETRY_POLL_S = 0.05
 
 
-class TelemetryForwarder:
-    """Tailed telemetry lines -> TELEMETRY (seq kept), labelled ones also -> TIMELINE_MARK."""
-
-    def __init__(self, tailer: JsonlTailer, send: Any, marks: list[str], coalesce_above: int) -> None:
-        self.tailer = tailer
-        self.send = send
-        self.marks = tuple(marks)
-        self.coalesce_above = coalesce_above
-        self._next_seq = 0
-        self._mark_seq = 0
-        self.events = 0
-        self.coalesced = 0
-
-    def poll(self) -> None:
-        values = self.tailer.poll()
-        events = []
-        for value in values:
-            event = parse_event(value)
-            if event is None:
-                self.tailer.malformed += 1
-                log.warning("telemetry %s: line is not a telemetry event, skipped", self.tailer.path)
-                continue
-            seq = event.seq if event.seq is not None else self._next_seq
-            self._next_seq = seq + 1
-            events.append((seq, event))
-        if not events:
-            return
-        self.events += len(events)
-        if len(events) > self.coalesce_above:
-            # Under load: one message carrying every event, each with its own seq.
-            self.coalesced += 1
-            self.send(
-                p.Telemetry(
-                    seq=events[-1][0],
-                    label="telemetry.batch",
-                    timestamp=events[-1][1].timestamp,
-                    data=[
-                        {"seq": s, "label": e.label, "timestamp": e.timestamp, "data": e.data}
-                        for s, e in events
-                    ],
-                )
-            )
-        else:
-            for seq, e in events:
-                self.send(p.Telemetry(seq=seq, label=e.label, timestamp=e.timestamp, data=e.data))
-        t = now_ns()
-        for _, e in events:
-            if self.marks and e.label.startswith(self.marks):
-                self.send(p.TimelineMark(self._mark_seq, t, e.label, e.data))
-                self._mark_seq += 1
 
 
 @hydra_job("stream")

@@ -1,4 +1,4 @@
-"""Incremental tail of a telemetry JSONL file (the retail Lua shim's `telemetry_events.jsonl`).
+"""Telemetry: incremental tail of a JSONL file (the retail Lua shim's `telemetry_events.jsonl`).
 
 Non-blocking reads, no inotify: `poll()` returns the complete new lines since the last call. The
 file may appear later, be truncated (read again from the start) or rotated (a new inode at the
@@ -15,6 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from grimjobs.clock import now_ns
+from grimjobs.stream import protocol as p
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,13 @@ def parse_event(record: Any) -> TelemetryEvent | None:
         timestamp=ts if type(ts) is int and ts >= 0 else None,
         data=data,
     )
+
+
+def _int_or_float(text: str) -> int | float:
+    """An integer MessagePack can carry (i64..u64), else a float: what serde_json does for the
+    reference, and one such line must not stop the stream."""
+    value = int(text)
+    return value if -(1 << 63) <= value < (1 << 64) else float(value)
 
 
 class JsonlTailer:
@@ -141,7 +151,59 @@ class JsonlTailer:
         if not line:
             return
         try:
-            out.append(json.loads(line))
+            out.append(json.loads(line, parse_int=_int_or_float))
         except (ValueError, UnicodeDecodeError) as exc:
             self.malformed += 1
             log.warning("telemetry %s: malformed line skipped (%s): %.80r", self.path, exc, line)
+
+
+class TelemetryForwarder:
+    """Tailed telemetry lines -> TELEMETRY (seq kept), labelled ones also -> TIMELINE_MARK."""
+
+    def __init__(self, tailer: JsonlTailer, send: Any, marks: list[str], coalesce_above: int) -> None:
+        self.tailer = tailer
+        self.send = send
+        self.marks = tuple(marks)
+        self.coalesce_above = coalesce_above
+        self._next_seq = 0
+        self._mark_seq = 0
+        self.events = 0
+        self.coalesced = 0
+
+    def poll(self) -> None:
+        values = self.tailer.poll()
+        events = []
+        for value in values:
+            event = parse_event(value)
+            if event is None:
+                self.tailer.malformed += 1
+                log.warning("telemetry %s: line is not a telemetry event, skipped", self.tailer.path)
+                continue
+            seq = event.seq if event.seq is not None else self._next_seq
+            self._next_seq = seq + 1
+            events.append((seq, event))
+        if not events:
+            return
+        self.events += len(events)
+        if len(events) > self.coalesce_above:
+            # Under load: one message carrying every event, each with its own seq.
+            self.coalesced += 1
+            self.send(
+                p.Telemetry(
+                    seq=events[-1][0],
+                    label="telemetry.batch",
+                    timestamp=events[-1][1].timestamp,
+                    data=[
+                        {"seq": s, "label": e.label, "timestamp": e.timestamp, "data": e.data}
+                        for s, e in events
+                    ],
+                )
+            )
+        else:
+            for seq, e in events:
+                self.send(p.Telemetry(seq=seq, label=e.label, timestamp=e.timestamp, data=e.data))
+        t = now_ns()
+        for _, e in events:
+            if self.marks and e.label.startswith(self.marks):
+                self.send(p.TimelineMark(self._mark_seq, t, e.label, e.data))
+                self._mark_seq += 1

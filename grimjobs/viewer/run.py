@@ -149,6 +149,8 @@ def run_live(settings: ViewSettings) -> int:
             heartbeat_late_ns=int(a.heartbeat_late_s * NS_PER_S),
         ),
         plane=a.plane,
+        movie_answer=settings.movie_answer,
+        movie_root=settings.movie_root,
     )
     urls = {"retail": settings.retail, "engine": settings.engine}
     for name, url in urls.items():

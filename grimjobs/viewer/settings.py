@@ -42,6 +42,8 @@ class ViewSettings(Settings):
     max_seconds: float = Field(0, ge=0)
     reconnect_delay_s: float = Field(0.75, gt=0)
     max_payload: int = Field(64 << 20, ge=1024)
+    movie_answer: Literal["finished", "skipped", "key"] = "finished"
+    movie_root: Path | None = None
     align: AlignSettings = AlignSettings.model_validate({})
 
     @field_validator("screenshot")

@@ -15,6 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -220,6 +221,10 @@ class LiveSettings:
     gap_factor: float = 4.0
     thresholds: Thresholds | None = None
     plane: str = "xy"
+    # MOVIE_START answers (after an immediate ack): "finished" / "skipped" at once, or "key": wait
+    # for the `m` key (skipped). With movie_root, a relative_path not found there answers error.
+    movie_answer: str = "finished"
+    movie_root: Path | None = None
 
 
 Sender = Callable[[str, Any], bool]  # (stream name, protocol message) -> sent
@@ -258,6 +263,19 @@ class LiveView:
         self._labels: dict[str, set[str]] = {"retail": set(), "engine": set()}
         self.send: Sender = lambda stream, message: False
         self.controls_sent: list[str] = []
+        self.movie: str | None = None  # the HUD's movie line
+        self.movie_pending: dict[str, str] = {}  # stream -> movie awaiting the `m` key
+        self._movie_answers: list[p.MovieControl] = []
+        self._handlers: dict[p.MessageKind, Callable[[str, Any, Any, int], None]] = {
+            p.MessageKind.HELLO: self._on_hello,
+            p.MessageKind.STREAM_CONFIG: self._on_config,
+            p.MessageKind.FRAME: self._on_frame,
+            p.MessageKind.STATE_UPDATE: self._on_state,
+            p.MessageKind.TIMELINE_MARK: self._on_mark,
+            p.MessageKind.TELEMETRY: self._on_telemetry,
+            p.MessageKind.HEARTBEAT: self._on_heartbeat,
+            p.MessageKind.MOVIE_START: self._on_movie_start,
+        }
         self._plane_axes = tuple("xyz".index(axis) for axis in settings.plane[:2])  # per trail point
 
     # -- ingest (called by feeds, or directly by tests) -------------------------------------------
@@ -273,39 +291,75 @@ class LiveView:
                 if track.connected:
                     track.disconnect(local_ns)
                 self.status[stream] = f"disconnected: {event.reason}"
-            elif isinstance(event, p.Hello):
-                self.hello[stream] = f"{event.producer} {event.build or ''}".strip()
-            elif isinstance(event, p.StreamConfig):
-                if stream == "retail":
-                    self.config = event
-                track.nominal_fps = event.nominal_fps
-            elif isinstance(event, p.Frame):
-                self._frame(stream, event, local_ns)
-            elif isinstance(event, p.StateUpdate):
-                self.state = apply_update(self.state, event)
-                # states go to the engine track whichever connection carried them
-                t = self.aligner.engine.add(event.host_time_ns, local_ns, self.state)
-                if event.position is not None:
-                    self._grow_bounds(event.position)
-                for label in event.events:
-                    self.marks.append(t, Mark(t, "event", label, event.seq))
-                    self._remember_label(stream, label)
-            elif isinstance(event, p.TimelineMark):
-                track.clock.observe(event.host_time_ns, local_ns)
-                t = track.clock.to_local(event.host_time_ns)
-                self.marks.append(t, Mark(t, "mark", f"[{stream}] {event.label}", event.seq))
-                self._remember_label(stream, event.label)
-            elif isinstance(event, p.Telemetry):
-                self.marks.append(
-                    local_ns, Mark(local_ns, "telemetry", f"[{stream}] {event.label}", event.seq)
-                )
-                self._remember_label(stream, event.label)
-            elif isinstance(event, p.Heartbeat):
-                track.heartbeat(event.host_time_ns, local_ns)
-            elif isinstance(event, p.MovieStart):
-                self.marks.append(local_ns, Mark(local_ns, "mark", f"[{stream}] movie {event.name}"))
+            elif isinstance(event, p.Message):
+                handler = self._handlers.get(event.KIND)
+                if handler is not None:
+                    handler(stream, track, event, local_ns)
             elif isinstance(event, p.Rejected | p.Skipped):
                 self.protocol_problems.append(f"{stream}: {getattr(event, 'reason', 'unknown kind')}")
+
+        for answer in self._movie_answers:
+            self.send(stream, answer)
+        self._movie_answers.clear()
+
+    # -- one handler per message kind (dispatch by KIND, called with the lock held) ------------
+
+    def _on_hello(self, stream: str, track: Any, event: p.Hello, local_ns: int) -> None:
+        self.hello[stream] = f"{event.producer} {event.build or ''}".strip()
+
+    def _on_config(self, stream: str, track: Any, event: p.StreamConfig, local_ns: int) -> None:
+        if stream == "retail":
+            self.config = event
+        track.nominal_fps = event.nominal_fps
+
+    def _on_frame(self, stream: str, track: Any, event: p.Frame, local_ns: int) -> None:
+        self._frame(stream, event, local_ns)
+
+    def _on_state(self, stream: str, track: Any, event: p.StateUpdate, local_ns: int) -> None:
+        self.state = apply_update(self.state, event)
+        # states go to the engine track whichever connection carried them
+        t = self.aligner.engine.add(event.host_time_ns, local_ns, self.state)
+        if event.position is not None:
+            self._grow_bounds(event.position)
+        for label in event.events:
+            self.marks.append(t, Mark(t, "event", label, event.seq))
+            self._remember_label(stream, label)
+
+    def _on_mark(self, stream: str, track: Any, event: p.TimelineMark, local_ns: int) -> None:
+        track.clock.observe(event.host_time_ns, local_ns)
+        t = track.clock.to_local(event.host_time_ns)
+        self.marks.append(t, Mark(t, "mark", f"[{stream}] {event.label}", event.seq))
+        self._remember_label(stream, event.label)
+
+    def _on_telemetry(self, stream: str, track: Any, event: p.Telemetry, local_ns: int) -> None:
+        self.marks.append(local_ns, Mark(local_ns, "telemetry", f"[{stream}] {event.label}", event.seq))
+        self._remember_label(stream, event.label)
+
+    def _on_heartbeat(self, stream: str, track: Any, event: p.Heartbeat, local_ns: int) -> None:
+        track.heartbeat(event.host_time_ns, local_ns)
+
+    def _on_movie_start(self, stream: str, track: Any, event: p.MovieStart, local_ns: int) -> None:
+        """The reference engine waits (no timeout) for MOVIE_CONTROL: ack at once, then finished /
+        skipped per `movie_answer` (or the `m` key), error when the file is not under movie_root."""
+        self.marks.append(local_ns, Mark(local_ns, "mark", f"[{stream}] movie {event.name}"))
+        self._movie_answers.append(p.MovieControl(event.name, p.MovieAction.ACK.value))
+        root = self.settings.movie_root
+        if root is not None and event.relative_path and not (root / event.relative_path).is_file():
+            missing = f"{root / event.relative_path} not found"
+            self._movie_answers.append(p.MovieControl(event.name, p.MovieAction.ERROR.value, missing))
+            self.movie = f"movie {event.name}: error ({missing})"
+        elif self.settings.movie_answer == "key":
+            self.movie_pending[stream] = event.name
+            self.movie = f"movie {event.name}: playing (m skips)"
+        else:
+            self._movie_answers.append(p.MovieControl(event.name, self.settings.movie_answer))
+            self.movie = f"movie {event.name}: {self.settings.movie_answer}"
+
+    def _skip_movies(self) -> None:
+        for stream, name in list(self.movie_pending.items()):
+            if self.send(stream, p.MovieControl(name, p.MovieAction.SKIPPED.value)):
+                self.movie = f"movie {name}: skipped"
+            del self.movie_pending[stream]
 
     def _frame(self, stream: str, frame: Any, local_ns: int) -> None:
         track = self.aligner.retail  # frames go to the retail track whichever connection carried them
@@ -375,6 +429,8 @@ class LiveView:
             self.diff = not self.diff
         elif name == "r":
             self.reconnect_requested = True
+        elif name == "m":
+            self._skip_movies()
         elif name == "q":
             self.quit = True
 
@@ -462,6 +518,8 @@ class LiveView:
         if self.bad_frames:
             warnings.append(f"retail: {self.bad_frames} frames not matching STREAM_CONFIG")
         warnings += list(self.protocol_problems)
+        if self.movie is not None:
+            warnings.append(self.movie)
         recent = [m for _, m in self.marks.between(t - 30 * NS_PER_S, t)][-40:]
         diff_lines: list[str] = []
         if self.diff:

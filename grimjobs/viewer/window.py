@@ -135,6 +135,7 @@ def _keys() -> dict[int, str]:
         sdl2.SDLK_END: "end",
         sdl2.SDLK_d: "d",
         sdl2.SDLK_r: "r",
+        sdl2.SDLK_m: "m",
         sdl2.SDLK_q: "q",
         sdl2.SDLK_ESCAPE: "q",
     }

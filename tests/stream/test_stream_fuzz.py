@@ -122,8 +122,13 @@ messages = st.one_of(
     st.builds(p.Control.step, st.integers(0, 2**32 - 1)),
     st.builds(p.Control.seek, u64),
     st.builds(p.Heartbeat, u64),
-    st.builds(p.MovieStart, name=st.text(max_size=8), relative_path=st.text(max_size=8)),
-    st.builds(p.MovieControl, name=st.text(max_size=8), action=st.text(max_size=8)),
+    st.builds(p.MovieStart, name=st.text(max_size=8), relative_path=st.none() | st.text(max_size=8)),
+    st.builds(
+        p.MovieControl,
+        name=st.text(max_size=8),
+        action=st.sampled_from([a.value for a in p.MovieAction]),
+        message=st.none() | st.text(max_size=8),
+    ),
 )
 
 

@@ -16,14 +16,13 @@ import numpy as np
 from grimjobs.capture.base import SourceGap
 from grimjobs.capture.pattern import decode_index
 from grimjobs.capture.synthetic import SyntheticSettings, SyntheticSource
-from grimjobs.jobs.stream import TelemetryForwarder
 from grimjobs.pipeline.streaming import stream_frames
 from grimjobs.playback import LoopController
 from grimjobs.stream import protocol as p
 from grimjobs.stream.client import StreamClient
 from grimjobs.stream.engine import EnginePublisher, StateReplayer, load_state_log
 from grimjobs.stream.publisher import GrimStreamPublisher, GrimStreamSettings
-from grimjobs.stream.telemetry import JsonlTailer
+from grimjobs.stream.telemetry import JsonlTailer, TelemetryForwarder
 from tests.conftest import ROOT
 
 
@@ -85,6 +84,16 @@ def test_forwarder_keeps_seq_marks_labels_and_coalesces_under_load(tmp_path: Pat
     (batch,) = sent
     assert isinstance(batch, p.Telemetry) and batch.label == "telemetry.batch" and batch.seq == 21
     assert [e["seq"] for e in batch.data] == list(range(12, 22))
+
+
+def test_telemetry_integers_beyond_64_bits_become_floats_and_encode(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({"seq": 0, "label": "x", "data": {"big": 2**70, "ok": 2**64 - 1}}) + "\n")
+    sent: list[p.Message] = []
+    TelemetryForwarder(JsonlTailer(path), sent.append, [], coalesce_above=3).poll()
+    (message,) = sent
+    assert isinstance(message, p.Telemetry) and message.data == {"big": float(2**70), "ok": 2**64 - 1}
+    assert p.decode_message(message.encode()) == message
 
 
 def test_engine_publisher_and_state_replay_at_original_pace(tmp_path: Path) -> None:

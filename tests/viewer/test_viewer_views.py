@@ -3,6 +3,8 @@ ingest of decoded messages with skewed producer clocks, bad frames and label dif
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -91,7 +93,7 @@ def test_live_ingest_with_skewed_clocks_padding_and_diff() -> None:
     view.ingest(
         "engine", p.TimelineMark(seq=1, host_time_ns=engine_clock + 500 * MS, label="hook.walk"), base
     )
-    view.ingest("retail", p.Rejected(kind=5, reason="STATE_UPDATE.seq: bad"), base)  # type: ignore[call-arg]
+    view.ingest("retail", p.Rejected(kind=5, reason="STATE_UPDATE.seq: bad"), base)
 
     now = base + 1_100 * MS
     scene = view.scene(now)
@@ -123,3 +125,40 @@ def test_missing_frame_view_says_why() -> None:
     scene = view.scene(10**9)
     assert scene.left.pixels is None and scene.left.missing == "retail stream off"
     assert scene.hud[0] == "retail: off"
+
+
+def test_movie_start_is_acked_then_answered_per_setting_key_or_missing_file(tmp_path: Path) -> None:
+    sent: list[tuple[str, p.MovieControl]] = []
+
+    def record(stream: str, message: object) -> bool:
+        assert isinstance(message, p.MovieControl)
+        sent.append((stream, message))
+        return True
+
+    view = LiveView(LiveSettings(), {"retail": None, "engine": "tcp://e"})
+    view.send = record
+    view.ingest("engine", p.MovieStart("intro", "MoviesHD/intro.ogv"), 1)
+    assert [(s, m.name, m.action) for s, m in sent] == [
+        ("engine", "intro", "ack"),
+        ("engine", "intro", "finished"),
+    ]
+    assert view.movie == "movie intro: finished"
+
+    sent.clear()
+    view = LiveView(LiveSettings(movie_answer="key"), {"retail": None, "engine": "tcp://e"})
+    view.send = record
+    view.ingest("engine", p.MovieStart("logos"), 1)  # relative_path omitted, as the reference allows
+    assert [m.action for _, m in sent] == ["ack"]
+    view.key("m", 2)
+    assert [m.action for _, m in sent] == ["ack", "skipped"]
+    assert view.movie == "movie logos: skipped" and not view.movie_pending
+
+    sent.clear()
+    view = LiveView(LiveSettings(movie_root=tmp_path), {"retail": None, "engine": "tcp://e"})
+    view.send = record
+    view.ingest("engine", p.MovieStart("intro", "MoviesHD/intro.ogv"), 1)
+    answers = [m for _, m in sent]
+    assert [m.action for m in answers] == ["ack", "error"]
+    assert "intro.ogv not found" in (answers[1].message or "")
+    # every answer is a valid reference MOVIE_CONTROL on the wire
+    assert [p.decode_message(m.encode()) for m in answers] == answers
