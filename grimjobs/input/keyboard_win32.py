@@ -41,136 +41,26 @@ _KP_ENTER, _KP_DIVIDE, _KP_PLUS, _KP_MULTIPLY, _PRINTSCREEN = 88, 84, 87, 85, 70
 
 # windows_scancode_table of SDL2 (src/events/scancodes_windows.h): set-1 scan code 0x00..0x7F ->
 # SDL scancode, 0 = SDL_SCANCODE_UNKNOWN. Rows of 8 as in SDL's file.
+# fmt: off
 WINDOWS_SCANCODE_TABLE: tuple[int, ...] = (
-    0,
-    41,
-    30,
-    31,
-    32,
-    33,
-    34,
-    35,  # 0x00 -, ESCAPE, 1..6
-    36,
-    37,
-    38,
-    39,
-    45,
-    46,
-    42,
-    43,  # 0x08 7 8 9 0 MINUS EQUALS BACKSPACE TAB
-    20,
-    26,
-    8,
-    21,
-    23,
-    28,
-    24,
-    12,  # 0x10 Q W E R T Y U I
-    18,
-    19,
-    47,
-    48,
-    40,
-    224,
-    4,
-    22,  # 0x18 O P [ ] RETURN LCTRL A S
-    7,
-    9,
-    10,
-    11,
-    13,
-    14,
-    15,
-    51,  # 0x20 D F G H J K L SEMICOLON
-    52,
-    53,
-    225,
-    49,
-    29,
-    27,
-    6,
-    25,  # 0x28 APOSTROPHE GRAVE LSHIFT BACKSLASH Z X C V
-    5,
-    17,
-    16,
-    54,
-    55,
-    56,
-    229,
-    70,  # 0x30 B N M COMMA PERIOD SLASH RSHIFT PRINTSCREEN
-    226,
-    44,
-    57,
-    58,
-    59,
-    60,
-    61,
-    62,  # 0x38 LALT SPACE CAPSLOCK F1..F5
-    63,
-    64,
-    65,
-    66,
-    67,
-    83,
-    71,
-    74,  # 0x40 F6..F10 NUMLOCKCLEAR SCROLLLOCK HOME
-    82,
-    75,
-    86,
-    80,
-    93,
-    79,
-    87,
-    77,  # 0x48 UP PAGEUP KP_MINUS LEFT KP_5 RIGHT KP_PLUS END
-    81,
-    78,
-    73,
-    76,
-    0,
-    0,
-    100,
-    68,  # 0x50 DOWN PAGEDOWN INSERT DELETE - - NONUSBACKSLASH F11
-    69,
-    72,
-    0,
-    227,
-    231,
-    101,
-    0,
-    0,  # 0x58 F12 PAUSE - LGUI RGUI APPLICATION - -
-    0,
-    0,
-    0,
-    0,
-    104,
-    105,
-    106,
-    107,  # 0x60 - - - - F13..F16
-    108,
-    109,
-    110,
-    0,
-    0,
-    0,
-    0,
-    0,  # 0x68 F17..F19
-    136,
-    0,
-    0,
-    135,
-    0,
-    0,
-    0,
-    0,  # 0x70 INTERNATIONAL2 - - INTERNATIONAL1
-    0,
-    138,
-    0,
-    139,
-    0,
-    137,
-    0,
-    0,  # 0x78 - INTERNATIONAL4 - INTERNATIONAL5 - INTERNATIONAL3
+    0, 41, 30, 31, 32, 33, 34, 35,  # 0x00 -, ESCAPE, 1..6
+    36, 37, 38, 39, 45, 46, 42, 43,  # 0x08 7 8 9 0 MINUS EQUALS BACKSPACE TAB
+    20, 26, 8, 21, 23, 28, 24, 12,  # 0x10 Q W E R T Y U I
+    18, 19, 47, 48, 40, 224, 4, 22,  # 0x18 O P [ ] RETURN LCTRL A S
+    7, 9, 10, 11, 13, 14, 15, 51,  # 0x20 D F G H J K L SEMICOLON
+    52, 53, 225, 49, 29, 27, 6, 25,  # 0x28 APOSTROPHE GRAVE LSHIFT BACKSLASH Z X C V
+    5, 17, 16, 54, 55, 56, 229, 70,  # 0x30 B N M COMMA PERIOD SLASH RSHIFT PRINTSCREEN
+    226, 44, 57, 58, 59, 60, 61, 62,  # 0x38 LALT SPACE CAPSLOCK F1..F5
+    63, 64, 65, 66, 67, 83, 71, 74,  # 0x40 F6..F10 NUMLOCKCLEAR SCROLLLOCK HOME
+    82, 75, 86, 80, 93, 79, 87, 77,  # 0x48 UP PAGEUP KP_MINUS LEFT KP_5 RIGHT KP_PLUS END
+    81, 78, 73, 76, 0, 0, 100, 68,  # 0x50 DOWN PAGEDOWN INSERT DELETE - - NONUSBACKSLASH F11
+    69, 72, 0, 227, 231, 101, 0, 0,  # 0x58 F12 PAUSE - LGUI RGUI APPLICATION - -
+    0, 0, 0, 0, 104, 105, 106, 107,  # 0x60 - - - - F13..F16
+    108, 109, 110, 0, 0, 0, 0, 0,  # 0x68 F17..F19
+    136, 0, 0, 135, 0, 0, 0, 0,  # 0x70 INTERNATIONAL2 - - INTERNATIONAL1
+    0, 138, 0, 139, 0, 137, 0, 0,  # 0x78 - INTERNATIONAL4 - INTERNATIONAL5 - INTERNATIONAL3
 )
+# fmt: on
 assert len(WINDOWS_SCANCODE_TABLE) == 128
 
 # WindowsScanCodeToSDLScanCode: with the extended flag these table entries are other keys...

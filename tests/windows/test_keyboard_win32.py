@@ -8,7 +8,7 @@ import ctypes
 import sys
 import types
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sdl2
@@ -61,7 +61,7 @@ class StubListener:
     `event_filter(msg, data)` runs in the hook for every event, and returning False ends pynput's
     own handling of it (no on_press/on_release)."""
 
-    instances: list[StubListener] = []
+    instances: ClassVar[list[StubListener]] = []
 
     def __init__(self, on_press: Callable[..., Any] | None = None, **kwargs: Any) -> None:
         self.on_press = on_press
