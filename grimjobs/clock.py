@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 from grimjobs.errors import UserError
 
@@ -31,16 +31,17 @@ NS_PER_S = 1_000_000_000
 MAX_RESOLUTION_S = 1e-3
 """Coarsest clock a recording accepts: 1 ms (a 60 fps frame lasts 16.7 ms)."""
 
-CLOCK_BY_PLATFORM: dict[str, str] = {"win32": "perf_counter"}
+ClockName = Literal["monotonic", "perf_counter"]
+CLOCK_BY_PLATFORM: dict[str, ClockName] = {"win32": "perf_counter"}
 """`time.get_clock_info` name of the recording clock per `sys.platform` (default: "monotonic")."""
 
 
-def clock_name(platform: str = sys.platform) -> str:
+def clock_name(platform: str = sys.platform) -> ClockName:
     """The `time` clock ("monotonic" or "perf_counter") the recording uses on `platform`."""
     return CLOCK_BY_PLATFORM.get(platform, "monotonic")
 
 
-_CLOCK_FUNCTIONS: dict[str, Callable[[], int]] = {
+_CLOCK_FUNCTIONS: dict[ClockName, Callable[[], int]] = {
     "monotonic": time.monotonic_ns,
     "perf_counter": time.perf_counter_ns,
 }

@@ -121,27 +121,29 @@ class KeyBalance:
         self.unmatched_releases = 0
         self._lock = threading.Lock()  # the hook thread and stop() both touch `held`
 
-    def key(self, t_ns: int, msg: int, vk: int, scan: int, flags: int) -> None:
+    def key(self, t_ns: int, msg: int, vk: int, scan: int, flags: int) -> bool:
+        """Apply one hook event; False for a key press SDL has no scancode for."""
         extended = bool(flags & LLKHF_EXTENDED)
         if extended and scan in FAKE_SHIFT_SCANS:
-            return  # E0 2A / E0 36: the driver's fake Shift around an extended key, not a keystroke
+            return True  # E0 2A / E0 36: the driver's fake Shift around an extended key, not a keystroke
         position = (scan, extended) if scan else (-vk, extended)  # no scan code: the vk names it
         with self._lock:
             if msg in PRESS_MESSAGES:
                 if position in self.held:
-                    return  # auto-repeat of a key already down
+                    return True  # auto-repeat of a key already down
                 code = windows_key_to_sdl(vk, scan, extended)
                 if code == 0:
                     self.unknown += 1
-                    return
+                    return False
                 self.held[position] = code
                 self.sink(HookEvent(t_ns, KEY, code, True))
             elif msg in RELEASE_MESSAGES:
                 code = self.held.pop(position, 0)
                 if code == 0:
                     self.unmatched_releases += 1
-                    return
+                    return True
                 self.sink(HookEvent(t_ns, KEY, code, False))
+        return True
 
     def release_all(self, t_ns: int) -> None:
         with self._lock:
@@ -159,16 +161,13 @@ class Win32Hooks(HookBackend):
         self._listener: Any = None
         self._mouse = PynputHooks()
 
-    @property  # type: ignore[override]
-    def unknown(self) -> int:
-        return 0 if self._balance is None else self._balance.unknown
-
     def event_filter(self, msg: int, data: Any) -> bool:
         """pynput calls this on its hook thread with the message and the KBDLLHOOKSTRUCT. Returning
         False keeps pynput from translating the event further (the game still gets the key)."""
         t_ns = now_ns()
         assert self._balance is not None
-        self._balance.key(t_ns, int(msg), int(data.vkCode), int(data.scanCode), int(data.flags))
+        if not self._balance.key(t_ns, int(msg), int(data.vkCode), int(data.scanCode), int(data.flags)):
+            self.unknown += 1
         return False
 
     def start(self, sink: Sink, keyboard: bool, mouse: bool) -> None:

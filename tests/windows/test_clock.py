@@ -38,7 +38,11 @@ def run_pacer_on_quantized_clock(monkeypatch: pytest.MonkeyPatch, frames: int) -
     monkeypatch.setattr(pacer, "now_ns", quantized_ns)
     monkeypatch.setattr(pacer, "sleep_until", quantized_sleep_until)
     monkeypatch.setattr(synthetic, "now_ns", quantized_ns)
-    source = SyntheticSource(SyntheticSource.Settings(width=320, height=240, fps=60, max_frames=frames))
+    source = SyntheticSource(
+        SyntheticSource.Settings.model_validate(
+            {"width": 320, "height": 240, "fps": 60, "max_frames": frames}
+        )
+    )
     fmt = source.open()
     pool = FramePool(fmt, 8)
     out: queue.SimpleQueue[FrameRef | None] = queue.SimpleQueue()

@@ -53,7 +53,7 @@ VK_LCONTROL, VK_LSHIFT, VK_RMENU, VK_NUMPAD7, VK_HOME, VK_RETURN = 0xA2, 0xA0, 0
 
 
 def sdl_name(code: int) -> str:
-    return sdl2.SDL_GetScancodeName(code).decode()
+    return str(sdl2.SDL_GetScancodeName(code).decode())
 
 
 class StubListener:
@@ -254,3 +254,13 @@ def test_every_press_has_its_release(script: list[tuple[tuple[int, bool], bool]]
         held[event.code] = held.get(event.code, 0) + (1 if event.down else -1)
         assert held[event.code] in (0, 1)  # never released twice, never pressed twice
     assert all(count == 0 for count in held.values())
+
+
+def test_keys_without_an_sdl_scancode_are_counted(stub_pynput: type[StubListener]) -> None:
+    hooks, hook = hooked(stub_pynput)
+    hook.hook(WM_KEYDOWN, 0xFF, 0x7E)  # no SDL scancode
+    hook.hook(WM_KEYUP, 0xFF, 0x7E)
+    _, keys = drain(hooks)
+    assert keys == []
+    assert hooks.stats()["unknown_keys"] == 1
+    hooks.close()

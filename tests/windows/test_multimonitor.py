@@ -16,6 +16,7 @@ import grimjobs.capture.win32 as win32
 import grimjobs.capture.window as window_mod
 from grimjobs.capture.base import SourceError, SourceGap
 from grimjobs.capture.window import WindowSource, clip
+from grimjobs.capture.x11 import Geometry
 from grimjobs.errors import UserError
 from tests.windows import stubs
 from tests.windows.stubs import Desktop, Monitor, StubMss, Window
@@ -45,8 +46,8 @@ def expected_region(desktop: Desktop, w: Window) -> tuple[int, int, int, int] | 
     """Desktop rectangle a frame must show: the window clipped to the virtual screen, then to the
     monitor holding most of it, even-sized."""
     left, top, right, bottom = desktop.bounds()
-    screen = window_mod.Geometry(left, top, right - left, bottom - top, True)
-    rect = clip(window_mod.Geometry(w.x, w.y, w.width, w.height, True), screen)
+    screen = Geometry(left, top, right - left, bottom - top, True)
+    rect = clip(Geometry(w.x, w.y, w.width, w.height, True), screen)
     if rect is None:
         return None
     m = desktop.monitors[monitor_of(desktop, w)]
@@ -71,7 +72,9 @@ def open_source(
     monkeypatch.setattr(window_mod, "MssGrabber", lambda display: gdi)
     monkeypatch.setattr(gdx, "opencv_available", lambda: has_cv2)
     source = WindowSource(
-        WindowSource.Settings(title="Grim", backend="dxcam", width=640, height=360, fps=60, **extra)
+        WindowSource.Settings.model_validate(
+            {"title": "Grim", "backend": "dxcam", "width": 640, "height": 360, "fps": 60}
+        )
     )
     with monkeypatch.context() as m:
         m.setattr(sys, "platform", "win32")
@@ -134,7 +137,7 @@ def test_frames_show_the_windows_own_pixels(layout: str, position: tuple[int, in
     )
     left, top, right, bottom = desktop.bounds()
     geo = win32.geometry(w.hwnd, libs)
-    rect = clip(geo, window_mod.Geometry(left, top, right - left, bottom - top, True))
+    rect = clip(geo, Geometry(left, top, right - left, bottom - top, True))
     want = expected_region(desktop, w)
     if rect is None:
         assert want is None
@@ -271,6 +274,6 @@ def test_monitors_have_one_primary_and_dxgi_names() -> None:
     found = win32.monitors(stubs.libraries(Desktop(list(monitors))))
     assert [m.name for m in found] == [D1, D2, D3]
     assert [m.primary for m in found] == [True, False, False]
-    assert win32.virtual_screen(stubs.libraries(Desktop(list(monitors)))) == window_mod.Geometry(
+    assert win32.virtual_screen(stubs.libraries(Desktop(list(monitors)))) == Geometry(
         -2560, -200, 2560 + 1920 + 1280, 1440, True
     )
