@@ -87,29 +87,6 @@ class X11Tracker:
         self.x11.close()
 
 
-class Win32Tracker:
-    def __init__(self) -> None:
-        from grimjobs.capture import win32
-
-        self.win32 = win32
-
-    def list_windows(self) -> list[WindowInfo]:
-        return self.win32.list_windows()
-
-    def geometry(self, window_id: int) -> Geometry:
-        return self.win32.geometry(window_id)
-
-    def screen(self) -> Geometry:
-        from grimjobs.capture.monitor import open_mss
-
-        with open_mss() as sct:
-            mon = sct.monitors[0]
-        return Geometry(mon["left"], mon["top"], mon["width"], mon["height"], True)
-
-    def close(self) -> None:
-        pass
-
-
 class Grabber(Protocol):
     def grab(self, window_id: int, geo: Geometry, rect: Geometry) -> np.ndarray: ...
     def close(self) -> None: ...
@@ -163,33 +140,6 @@ class X11WindowGrabber:
             self.device = None
 
 
-class DxcamGrabber:
-    """Desktop Duplication of the primary output, cropped to the window (Windows only). DXGI
-    returns None when nothing changed since the last grab; the previous picture is reused and
-    counted as a duplicate."""
-
-    def __init__(self) -> None:
-        from grimjobs.capture.dxcam import create_camera
-
-        self.camera = create_camera(device=0, output=0)
-        self._last: np.ndarray | None = None
-
-    def grab(self, window_id: int, geo: Geometry, rect: Geometry) -> np.ndarray:
-        region = (rect.x, rect.y, rect.x + rect.width, rect.y + rect.height)
-        frame = self.camera.grab(region=region)
-        if frame is None:
-            if self._last is None or self._last.shape[:2] != (rect.height, rect.width):
-                raise SourceGap
-            return self._last
-        self._last = frame
-        return frame  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        release = getattr(self.camera, "release", None)
-        if release is not None:
-            release()
-
-
 @dataclass
 class Gap:
     start_ns: int
@@ -225,7 +175,12 @@ class WindowSource(ScreenSource):
             if window_id is not None
             else WindowSelector(s.title, None, s.process)
         )
-        self.tracker: Tracker = Win32Tracker() if sys.platform == "win32" else X11Tracker(s.display)
+        if sys.platform == "win32":
+            from grimjobs.capture.win32 import Win32Tracker
+
+            self.tracker: Tracker = Win32Tracker()
+        else:
+            self.tracker = X11Tracker(s.display)
         try:
             self.window = resolve_window(self.tracker.list_windows(), self.selector)
             self.screen_rect = self.tracker.screen()
@@ -255,8 +210,11 @@ class WindowSource(ScreenSource):
                     "capture.backend=x11grab needs X11; use capture.backend=mss or dxcam on Windows"
                 )
             return X11WindowGrabber(self.tracker.display_name)
-        if backend == "dxcam":
-            return DxcamGrabber()
+        if backend == "dxcam":  # the DXGI output that holds the window, GDI where dxcam cannot
+            from grimjobs.capture.dxcam import DxcamWindowGrabber
+
+            monitor_of = getattr(self.tracker, "monitor_name", lambda window_id: None)
+            return DxcamWindowGrabber(monitor_of, lambda: MssGrabber(s.display))
         return MssGrabber(s.display)
 
     def _grab(self, out: np.ndarray, slot: int) -> int:
@@ -275,6 +233,8 @@ class WindowSource(ScreenSource):
             self._lose(t_ns, "closed")
         if not geo.viewable:
             self._lose(t_ns, "minimized")
+        if getattr(self.tracker, "live_screen", False):  # Windows: a mode change resizes the desktop
+            self.screen_rect = self.tracker.screen()
         rect = clip(geo, self.screen_rect)
         if rect is None:
             self._lose(t_ns, "off screen")

@@ -333,6 +333,10 @@ def default_backend() -> HookBackend:
                 "set DISPLAY to the game's display or set input.keyboard=false input.mouse=false"
             )
         return XRecordHooks()
+    if sys.platform == "win32":  # scan codes from the low-level hook, not pynput's characters
+        from grimjobs.input.keyboard_win32 import Win32Hooks
+
+        return Win32Hooks()
     return PynputHooks()
 
 

@@ -19,17 +19,51 @@ def list_monitors(display: str | None) -> list[dict[str, Any]]:
 
     with open_mss(display) as sct:
         monitors = sct.monitors
+    rows = monitor_rows(monitors)
+    if sys.platform == "win32":
+        add_dxgi_outputs(rows, windows_dxgi_outputs())
+    return rows
+
+
+def monitor_rows(monitors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """mss's monitors (index 0, the whole virtual screen, left out) as rows. Exactly one is primary:
+    the one mss marks (mss >= 10.2 reads MONITORINFOF_PRIMARY / RandR's primary), else monitor 1."""
+    marked = [index for index, mon in enumerate(monitors) if index > 0 and mon.get("is_primary")]
+    primary = marked[0] if marked else 1
     return [
         {
             "index": index,
             "name": str(mon.get("output") or mon.get("name") or f"monitor {index}"),
             "resolution": f"{mon['width']}x{mon['height']}",
             "position": f"{mon['left']},{mon['top']}",
-            "primary": bool(mon.get("is_primary")) or index == 1,
+            "primary": index == primary,
         }
         for index, mon in enumerate(monitors)
         if index > 0
     ]
+
+
+def windows_dxgi_outputs() -> list[Any]:
+    """DXGI outputs in dxcam's order ([] without dxcam)."""
+    from grimjobs.capture.dxcam import dxgi_outputs, import_dxcam
+
+    try:
+        return dxgi_outputs(import_dxcam())
+    except UserError:
+        return []
+
+
+def add_dxgi_outputs(rows: list[dict[str, Any]], outputs: list[Any]) -> None:
+    """Add the `dxcam` column: capture=dxcam numbers outputs in DXGI order (per GPU), which need
+    not be mss's (EnumDisplayMonitors) order. Matched by the monitor's desktop rectangle."""
+    for row in rows:
+        row["dxcam"] = ""
+        for out in outputs:
+            if (
+                row["position"] == f"{out.left},{out.top}"
+                and row["resolution"] == f"{out.width}x{out.height}"
+            ):
+                row["dxcam"] = f"device={out.device} monitor={out.output + 1}"
 
 
 def list_windows(display: str | None, all_windows: bool) -> list[dict[str, Any]]:
@@ -118,12 +152,18 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
 
 
 COLUMNS = {
-    "monitors": ["index", "name", "resolution", "position", "primary"],
+    "monitors": ["index", "name", "resolution", "position", "primary"]
+    + (["dxcam"] if sys.platform == "win32" else []),
     "windows": ["id", "title", "process", "geometry"],
     "controllers": ["index", "name", "guid", "game_controller"],
 }
 USAGE = {
-    "monitors": "capture=monitor capture.monitor=<index>",
+    "monitors": "capture=monitor capture.monitor=<index>"
+    + (
+        "; capture=dxcam capture.device=<d> capture.monitor=<m> from the dxcam column"
+        if sys.platform == "win32"
+        else ""
+    ),
     "windows": "capture=window capture.window_id=<id> (or capture.title=<part of the title>)",
     "controllers": "input=sdl",
 }

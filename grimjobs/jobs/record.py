@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from grimjobs.capture.base import CaptureSource
+from grimjobs.clock import require_fine_clock
 from grimjobs.encoder.base import VideoEncoder
 from grimjobs.game import Game
 from grimjobs.input.base import InputDevice
@@ -94,6 +95,7 @@ def summarize(
 
 @hydra_job("record")
 def main(cfg: DictConfig) -> int:
+    require_fine_clock()  # before anything opens: a 15.6 ms clock cannot pair 60 fps frames
     # Every component is built (and its parameters validated) before anything is opened.
     source = build(cfg.capture, "capture", CaptureSource)
     encoder = build(cfg.encoder, "encoder", VideoEncoder)
