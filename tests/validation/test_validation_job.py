@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from grimjobs.session import SYNC
-from grimjobs.validation.fixtures import SessionSpec, write_session
+from tests.validation.fixtures import SessionSpec, write_session
 from tests.conftest import run_grimjobs
 
 

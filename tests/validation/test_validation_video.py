@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from grimjobs.validation.fixtures import cut_file
+from tests.validation.fixtures import cut_file
 from grimjobs.validation.video import demux, fragment_samples, mp4_torn_at
 
 
