@@ -127,5 +127,6 @@ def _locate(path: Path, body: bytes, problem: object) -> str:
             for p in parts
         )
         if not fields_ok:
-            return f"{path}:{number}: expected three integers of at most {MAX_FIELD_DIGITS} digits, got {row[:80]!r}"
+            expected = f"three integers of at most {MAX_FIELD_DIGITS} digits"
+            return f"{path}:{number}: expected {expected}, got {row[:80]!r}"
     return f"{path}: malformed rows ({str(problem).splitlines()[0][:200]})"

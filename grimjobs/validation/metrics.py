@@ -29,7 +29,9 @@ class TimingMetrics:
     interval_p99_ms: float
     interval_max_ms: float
     late_frames: int  # intervals above late_factor x nominal
-    missing_frames: int  # frames late intervals (gaps excluded) should have held: round(interval / nominal) - 1
+    missing_frames: (
+        int  # frames late intervals (gaps excluded) should have held: round(interval / nominal) - 1
+    )
     gaps: int  # intervals above gap_s: the capture stalled (a gap, not drops)
     longest_gap_s: float
     drift_max_ms: float  # largest |(monotonic - first) - (pts - first) * time_base|

@@ -355,7 +355,7 @@ class SessionValidator:
         )
         if gap_slots is not None:
             report.metrics["gap_slots"] = gap_slots
-        if not gaps or fraction <= s.max_gap_fraction and not (fraction > s.fail_gap_fraction):
+        if not gaps or (fraction <= s.max_gap_fraction and not (fraction > s.fail_gap_fraction)):
             return gaps
         where = ", ".join(f"at {start:.2f} s for {duration:.2f} s" for start, duration in gaps[:5])
         if len(gaps) > 5:
@@ -454,9 +454,7 @@ class SessionValidator:
                     report.warn(f"video lasts {info.duration_s:.2f} s but {SYNC} spans {span:.2f} s")
         self._pictures(file, info, summary, report)
 
-    def _pictures(
-        self, file: Path, info: Any, summary: dict[str, Any] | None, report: SessionReport
-    ) -> None:
+    def _pictures(self, file: Path, info: Any, summary: dict[str, Any] | None, report: SessionReport) -> None:
         """Frozen and black video: the recorder's duplicate counts, and runs of decoded frames."""
         from grimjobs.validation.video import scan_frames
 

@@ -317,6 +317,7 @@ def scan_frames(
 # A fragmented MP4 lists every sample's duration, size and composition offset in the `trun` box of
 # each fragment, so the same pts and byte ranges come from a few numpy reads per fragment.
 
+
 class MalformedMP4(ValueError):
     """A box whose numbers cannot be true for this file (e.g. more samples than bytes)."""
 

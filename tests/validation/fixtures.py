@@ -253,7 +253,12 @@ def write_recorder_summary(
     gap_list = []
     for after, slots, cause in gaps or []:
         gap_list.append(
-            {"start_ns": int(times[after]) + 1, "end_ns": int(times[after + 1]) - 1, "slots": slots, "cause": cause}
+            {
+                "start_ns": int(times[after]) + 1,
+                "end_ns": int(times[after + 1]) - 1,
+                "slots": slots,
+                "cause": cause,
+            }
         )
     stats: dict[str, object] = {}
     if duplicates is not None:

@@ -52,7 +52,9 @@ def named(report: SessionReport) -> set[str]:
     ("kind", "expected"),
     [("moving", set()), ("sprite", set()), ("dark", set()), ("frozen", {"frozen"}), ("black", {"black"})],
 )
-def test_verdict_names_exactly_frozen_and_black(corpus: dict[str, SessionReport], kind: str, expected: set[str]) -> None:
+def test_verdict_names_exactly_frozen_and_black(
+    corpus: dict[str, SessionReport], kind: str, expected: set[str]
+) -> None:
     report = corpus[kind]
     assert named(report) == expected, report.reasons
     assert report.metrics["decoded_all"] and report.metrics["decoded_frames"] == report.metrics["frames"]

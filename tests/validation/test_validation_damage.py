@@ -72,7 +72,9 @@ def test_mid_file_corruption_resynchronises_and_repair_keeps_every_valid_record(
     file.write_bytes(bytes(data))
     damaged = read_actions_table(file)
     assert len(damaged) == len(clean) - 1  # only the record whose prefix was hit is lost
-    assert damaged.torn_bytes == 0 and damaged.corrupt_ranges == ((middle, int(clean.record_offsets[len(clean) // 2 + 1])),)
+    assert damaged.torn_bytes == 0 and damaged.corrupt_ranges == (
+        (middle, int(clean.record_offsets[len(clean) // 2 + 1])),
+    )
     assert np.array_equal(np.delete(clean.monotonic_ns, len(clean) // 2), damaged.monotonic_ns)
     report = check(session)
     assert report.verdict == "FAIL" and "corrupt in the middle" in reasons(report)
@@ -118,7 +120,9 @@ def test_crafted_trun_count_fails_without_allocating(tmp_path: Path) -> None:
         print(json.dumps({{"bounded": bounded, **report.as_dict()}}))
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     assert "claims 4294967280 samples" in report["bounded"], report["bounded"]

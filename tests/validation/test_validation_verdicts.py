@@ -8,8 +8,8 @@ import pytest
 
 from grimjobs.session import ACTIONS, CAPTURE, SYNC
 from grimjobs.session.actions import REASON_EVENT, InputSnapshot, encode_record
-from tests.validation.fixtures import SessionSpec, cut_file, tear_tail, write_session
 from grimjobs.validation.validator import SessionReport, SessionValidator
+from tests.validation.fixtures import SessionSpec, cut_file, tear_tail, write_session
 
 
 def check(path: Path, **settings: object) -> SessionReport:
