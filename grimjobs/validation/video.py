@@ -193,7 +193,8 @@ def _luma(frame: Any) -> np.ndarray:
         plane = frame.planes[0]
         rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
         return rows[: frame.height, : frame.width]
-    return frame.to_ndarray(format="gray")
+    gray: np.ndarray = frame.to_ndarray(format="gray")
+    return gray
 
 
 class _Runs:

@@ -250,7 +250,7 @@ def write_recorder_summary(
     sync = read_sync(path / SYNC)
     times = sync.monotonic_ns
     fps = 30.0
-    gap_list = []
+    gap_list: list[dict[str, int | str]] = []
     for after, slots, cause in gaps or []:
         gap_list.append(
             {
@@ -273,7 +273,7 @@ def write_recorder_summary(
         capture["loop"] = {
             "paced": paced,
             "fps": fps,
-            "slots": len(times) + dropped_late + dropped_queue_full + sum(g["slots"] for g in gap_list),
+            "slots": len(times) + dropped_late + dropped_queue_full + sum(int(g["slots"]) for g in gap_list),
             "captured": len(times),
             "dropped_late": dropped_late,
             "dropped_queue_full": dropped_queue_full,
