@@ -32,8 +32,8 @@ from benchmarks.common import Result, Stopwatch, best_of, progress  # noqa: E402
 from grimjobs.session import ACTIONS, SYNC  # noqa: E402
 from grimjobs.session.actions import iter_frames  # noqa: E402
 from grimjobs.session.gamepad_pb2 import GamepadState  # noqa: E402
-from grimjobs.validation.fixtures import SessionSpec, write_session  # noqa: E402
 from grimjobs.validation.validator import SessionValidator  # noqa: E402
+from tests.validation.fixtures import SessionSpec, write_session  # noqa: E402
 
 GOAL_S = 2.0
 GOAL_MINUTES = 60

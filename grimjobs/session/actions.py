@@ -191,6 +191,9 @@ class ActionsTable:
     torn_bytes: int = 0
     valid_bytes: int = 0
     slow_records: int = 0  # records decoded by the protobuf fallback
+    # Byte ranges [start, end) skipped in the middle of the file: a length prefix that cannot be
+    # true (corruption, not a crash), after which reading resumed at the next valid record.
+    corrupt_ranges: tuple[tuple[int, int], ...] = ()
 
     def __len__(self) -> int:
         return len(self.monotonic_ns)
@@ -210,8 +213,8 @@ class ActionsTable:
         return [self.snapshot(i) for i in range(len(self))]
 
 
-def _record_starts(buf: np.ndarray, size: int) -> tuple[np.ndarray, int]:
-    """Byte offsets of every complete record and the end of the last one.
+def _record_starts(buf: np.ndarray, size: int) -> tuple[np.ndarray, int, list[tuple[int, int]]]:
+    """Byte offsets of every complete record, the end of the last one, and corrupt ranges skipped.
 
     The length prefixes form a chain that only a sequential walk can follow, so walk it in runs:
     a position is a *candidate* start when it looks like `<u16 length> 00 00 08` (a length below
@@ -220,6 +223,11 @@ def _record_starts(buf: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     too, so a whole run of consecutive candidates is accepted in one numpy slice. The Python loop
     only runs once per break in the chain (a false candidate inside a payload, or a record that
     does not look like a candidate), which is rare.
+
+    A length prefix that runs past the end of the file (or above MAX_RECORD_BYTES) is a torn tail
+    only when nothing valid follows it. When a chain of valid records resumes later in the file,
+    the bytes in between are corruption in the middle: they are skipped and reported, and every
+    record after them is kept (a crash never leaves whole records after its torn write).
     """
     tags = np.flatnonzero(buf[4:size] == _TAG_TIME)
     cand = tags[(buf[tags + 2] == 0) & (buf[tags + 3] == 0)]
@@ -231,6 +239,7 @@ def _record_starts(buf: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     breaks = np.flatnonzero(nxt[:-1] != cand[1:]) if count else np.zeros(0, np.int64)
     breaks = np.append(breaks, count - 1)
     parts: list[np.ndarray] = []
+    skipped: list[tuple[int, int]] = []
     pos = 0
     while pos + 4 <= size:
         i = int(np.searchsorted(cand, pos)) if count else 0
@@ -244,11 +253,28 @@ def _record_starts(buf: np.ndarray, size: int) -> tuple[np.ndarray, int]:
             pos = int(cand[j])
         (length,) = _LENGTH.unpack(buf[pos : pos + 4].tobytes())
         if length > MAX_RECORD_BYTES or pos + 4 + length > size:
-            break
+            resume = _resume_at(pos, cand, nxt, breaks, size)
+            if resume is None:
+                break  # a torn tail
+            skipped.append((pos, resume))
+            pos = resume
+            continue
         parts.append(np.array([pos], np.int64))
         pos += 4 + length
     starts = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
-    return starts, pos if pos <= size else size
+    return starts, pos if pos <= size else size, skipped
+
+
+def _resume_at(pos: int, cand: np.ndarray, nxt: np.ndarray, breaks: np.ndarray, size: int) -> int | None:
+    """The first candidate after `pos` that starts a believable chain: at least two consecutive
+    records, or one that ends exactly at the end of the file. None when there is none (a torn tail)."""
+    for i in range(int(np.searchsorted(cand, pos + 1)), len(cand)):
+        if nxt[i] > size:
+            continue
+        j = int(breaks[np.searchsorted(breaks, i)])
+        if j > i or nxt[i] == size:
+            return int(cand[i])
+    return None
 
 
 def _varints(buf: np.ndarray, pos: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -341,7 +367,7 @@ def decode_actions(data: bytes, name: str = "actions.bin") -> ActionsTable:
     size = len(data)
     buf = np.zeros(size + _PAD, np.uint8)
     buf[:size] = np.frombuffer(data, np.uint8)
-    starts, valid = _record_starts(buf, size)
+    starts, valid, skipped = _record_starts(buf, size)
     n = len(starts)
     lengths = (
         buf[starts].astype(np.int64)
@@ -410,6 +436,7 @@ def decode_actions(data: bytes, name: str = "actions.bin") -> ActionsTable:
         torn_bytes=size - valid,
         valid_bytes=valid,
         slow_records=len(slow),
+        corrupt_ranges=tuple(skipped),
     )
 
 

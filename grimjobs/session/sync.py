@@ -78,67 +78,59 @@ class SyncTable:
         return len(self.frame_index)
 
 
+COLUMNS = tuple(HEADER.split(","))
+MAX_FIELD_DIGITS = 18  # every 18-digit number fits int64; longer fields are malformed, not parsed
+
+
 def read_sync(path: Path) -> SyncTable:
-    """Parse sync.csv. A cut-off last line is dropped and reported as `torn`; anything else malformed
-    raises SyncFormatError naming the line."""
+    """Parse sync.csv with pyarrow's CSV reader. A cut-off last line (no newline after it: the
+    recorder died while writing it) is dropped and reported as `torn`; anything else malformed
+    (a wrong header, field count, non-integer or over-long field, an empty line) raises
+    SyncFormatError naming the line."""
     data = path.read_bytes()
-    lines = data.split(b"\n")
-    if not lines or lines[0].strip() != HEADER.encode():
+    header_end = data.find(b"\n")
+    header = data if header_end < 0 else data[:header_end]
+    if header.strip() != HEADER.encode():
         raise SyncFormatError(f"{path}: first line must be {HEADER!r}")
-    torn = False
-    body = lines[1:]
-    if body and body[-1] == b"":
-        body.pop()  # the file ends with a newline
-    elif body:
-        torn = True  # no newline after the last row: it was being written when the recorder died
-        body.pop()
-    if not body:
+    body_start = len(data) if header_end < 0 else header_end + 1
+    body_end = max(data.rfind(b"\n") + 1, body_start)
+    torn = body_end < len(data)  # bytes after the last newline: a row cut off mid-write
+    if body_end == body_start:
         empty = np.zeros(0, dtype=np.int64)
         return SyncTable(empty, empty.copy(), empty.copy(), torn)
-    fast = _parse_digits(data, len(lines[0]) + 1, len(body))
-    if fast is not None:
-        return SyncTable(fast[:, 0].copy(), fast[:, 1].copy(), fast[:, 2].copy(), torn)
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    body = pa.py_buffer(memoryview(data)[body_start:body_end])
     try:
-        table = np.array([row.split(b",") for row in body], dtype=np.int64)
-    except ValueError:
-        table = None
-    if table is None or table.ndim != 2 or table.shape[1] != 3:
-        for number, row in enumerate(body, start=2):
-            parts = row.split(b",")
-            if len(parts) != 3 or not all(p.strip().lstrip(b"-").isdigit() for p in parts):
-                raise SyncFormatError(f"{path}:{number}: expected three integers, got {row[:80]!r}")
-        raise SyncFormatError(f"{path}: malformed rows")
-    return SyncTable(table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy(), torn)
+        table = pacsv.read_csv(
+            body,
+            read_options=pacsv.ReadOptions(column_names=list(COLUMNS), block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.int64() for name in COLUMNS}, strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise SyncFormatError(_locate(path, data[body_start:body_end], exc)) from None
+    columns = []
+    for name in COLUMNS:
+        column = table.column(name)
+        if column.null_count:
+            raise SyncFormatError(_locate(path, data[body_start:body_end], f"an empty {name}"))
+        columns.append(column.to_numpy().astype(np.int64, copy=True))
+    return SyncTable(columns[0], columns[1], columns[2], torn)
 
 
-_DIGIT_WIDTH = 19  # int64 holds every 18-digit number; longer fields take the checked slow path
-
-
-def _parse_digits(data: bytes, body_start: int, rows: int) -> np.ndarray | None:
-    """Vectorized parse of `rows` lines of three unsigned decimal fields, or None when the body is
-    anything else (signs, spaces, CRLF, wrong field count), which the checked slow path handles.
-
-    Works on the bytes directly: field boundaries are the separator positions, and each field's
-    value is the sum of its digits times powers of ten by place from the field's end.
-    """
-    raw = np.frombuffer(data, np.uint8, offset=body_start)
-    newlines = np.flatnonzero(raw == 0x0A)
-    if len(newlines) < rows:
-        return None
-    raw = raw[: newlines[rows - 1] + 1]  # the complete rows (a torn tail is left out)
-    separators = (raw == 0x2C) | (raw == 0x0A)
-    ends = np.flatnonzero(separators)
-    if len(ends) != 3 * rows or not np.array_equal(ends[2::3], newlines[:rows]):
-        return None
-    if not (((raw >= 0x30) & (raw <= 0x39)) | separators).all():
-        return None
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    widths = ends - starts
-    if widths.min() < 1 or widths.max() > 18:
-        return None
-    digits = (raw - 0x30).astype(np.int64)
-    digits[separators] = 0
-    place = np.repeat(ends, widths + 1) - np.arange(len(raw)) - 1  # 0 at the last digit
-    place[separators] = 0
-    values = np.add.reduceat(digits * (10 ** place.clip(0, 18)), starts)
-    return values.reshape(rows, 3)
+def _locate(path: Path, body: bytes, problem: object) -> str:
+    """Name the first malformed line (only on the error path, so a Python loop is fine)."""
+    for number, row in enumerate(body.split(b"\n")[:-1], start=2):
+        parts = row.rstrip(b"\r").split(b",")
+        fields_ok = len(parts) == 3 and all(
+            p.strip().lstrip(b"-").isdigit() and len(p.strip().lstrip(b"-")) <= MAX_FIELD_DIGITS
+            for p in parts
+        )
+        if not fields_ok:
+            expected = f"three integers of at most {MAX_FIELD_DIGITS} digits"
+            return f"{path}:{number}: expected {expected}, got {row[:80]!r}"
+    return f"{path}: malformed rows ({str(problem).splitlines()[0][:200]})"

@@ -29,8 +29,10 @@ class TimingMetrics:
     interval_p99_ms: float
     interval_max_ms: float
     late_frames: int  # intervals above late_factor x nominal
-    missing_frames: int  # frames the late intervals should have held (round(interval / nominal) - 1)
-    gaps: int  # intervals above gap_s: the capture stalled
+    missing_frames: (
+        int  # frames late intervals (gaps excluded) should have held: round(interval / nominal) - 1
+    )
+    gaps: int  # intervals above gap_s: the capture stalled (a gap, not drops)
     longest_gap_s: float
     drift_max_ms: float  # largest |(monotonic - first) - (pts - first) * time_base|
     drift_end_ms: float
@@ -54,9 +56,10 @@ def timing_metrics(
         nominal_ms = float(np.median(intervals))
     else:
         nominal_ms = 0.0
-    late = intervals > late_factor * nominal_ms if nominal_ms > 0 else np.zeros(0, bool)
-    missing = int(np.clip(np.rint(intervals[late] / nominal_ms) - 1, 0, None).sum()) if late.any() else 0
+    late = intervals > late_factor * nominal_ms if nominal_ms > 0 else np.zeros(len(intervals), bool)
     gaps = intervals > gap_s * 1000.0
+    short = late & ~gaps  # a gap is a stall of the source, not frames the schedule lost
+    missing = int(np.clip(np.rint(intervals[short] / nominal_ms) - 1, 0, None).sum()) if short.any() else 0
     elapsed_s = (times - times[0]).astype(np.float64) / NS if n else np.zeros(0)
     pts_s = (sync.pts - sync.pts[0]).astype(np.float64) * time_base if n else np.zeros(0)
     drift = (elapsed_s - pts_s) * 1000.0

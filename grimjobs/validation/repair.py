@@ -69,13 +69,21 @@ def repair_actions(session: Path, keep: bool, dry_run: bool, result: RepairResul
     except ActionsFormatError as exc:
         result.problems.append(f"{ACTIONS} is corrupt before its end, not only torn: {exc}")
         return
+    if table.corrupt_ranges:
+        # Never cut here: the records after the damage are valid and every reader resynchronises
+        # on them. What the damaged bytes held is gone; say so and leave them in place.
+        where = ", ".join(f"{start}-{end}" for start, end in table.corrupt_ranges[:5])
+        result.problems.append(
+            f"{ACTIONS} is corrupt in the middle (bytes {where}), not torn: the {len(table)} valid "
+            "records around it are kept as they are; what the damaged bytes held cannot be restored"
+        )
     if not table.torn_bytes:
         return
     repaired = file.with_name(file.name + ".repair")
     with open(file, "rb") as source, open(repaired, "wb") as target:
         target.write(source.read(table.valid_bytes))
     check = read_actions_table(repaired)
-    if check.torn_bytes or len(check) != len(table):
+    if check.torn_bytes or len(check) != len(table) or check.corrupt_ranges != table.corrupt_ranges:
         repaired.unlink()
         raise RepairError(f"{ACTIONS}: the truncated copy did not read back as {len(table)} whole records")
     _swap(file, repaired, keep, result, dry_run)

@@ -86,6 +86,30 @@ def _held_spans(times: np.ndarray, held: np.ndarray, end: float) -> list[tuple[f
     return [(float(times[a]), float(following[b] - times[a])) for a, b in zip(starts, stops, strict=True)]
 
 
+def control_label(kind: str, control: int) -> str:
+    """A person's name for a recorded control id: SDL's button / axis names, key names for
+    scancodes; the number only for ids the tables do not name."""
+    from grimjobs.input.controls import AXIS_NAMES, BUTTON_NAMES
+
+    if kind == "axis":
+        return f"axis {AXIS_NAMES[control]}" if 0 <= control < len(AXIS_NAMES) else f"axis {control}"
+    if kind == "button":
+        return f"button {BUTTON_NAMES[control]}" if 0 <= control < len(BUTTON_NAMES) else f"button {control}"
+    return f"key {_key_names().get(control, str(control))}"
+
+
+def _key_names() -> dict[int, str]:
+    from grimjobs.input.scancodes import CHAR_TO_SDL, KEY_NAME_TO_SDL
+
+    names: dict[int, str] = {}
+    for char, code in CHAR_TO_SDL.items():
+        if char.isalnum() and not char.isupper():
+            names.setdefault(code, char)
+    for name, code in KEY_NAME_TO_SDL.items():
+        names.setdefault(code, name)  # the first (unsided) name of a key wins: ctrl before ctrl_l
+    return names
+
+
 def plot_input(report: SessionReport, path: Path) -> str | None:
     times = report.series.get("input_s")
     if times is None or len(times) == 0:
@@ -99,7 +123,7 @@ def plot_input(report: SessionReport, path: Path) -> str | None:
         for control in np.unique(ids)[:32]:  # the plot stays readable
             held = np.zeros(len(times), bool)
             held[record[ids == control]] = True
-            rows.append((f"{label} {control}", _held_spans(times, held, end)))
+            rows.append((control_label(label, int(control)), _held_spans(times, held, end)))
     fig, ax = _figure(8, max(2.5, 0.3 * len(rows) + 1.5))
     reason = report.series.get("input_reason")
     events = times[reason == 0] if reason is not None else times

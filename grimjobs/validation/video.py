@@ -55,6 +55,8 @@ def demux(path: Path) -> VideoInfo:
             return VideoInfo(readable=False, error="no video stream")
         stream = container.streams.video[0]
         ctx = stream.codec_context
+        if ctx is None:
+            return VideoInfo(readable=False, error="its header ends before the video's codec parameters")
         info = VideoInfo(
             readable=True,
             codec=ctx.name,
@@ -66,7 +68,11 @@ def demux(path: Path) -> VideoInfo:
         )
         size = path.stat().st_size
         torn_at = mp4_torn_at(path)
-        samples = fragment_samples(path)
+        try:
+            samples = fragment_samples(path)
+        except MalformedMP4 as exc:
+            info.readable, info.error = False, str(exc)
+            return info
         if samples is not None:
             pts_array, ends_array, keys = samples
             whole = ends_array <= size
@@ -135,67 +141,187 @@ def mp4_torn_at(path: Path) -> int | None:
     return None
 
 
+def mp4_has_fragment(path: Path) -> bool:
+    """Whether any top-level `moof` box (a fragment of frames) starts in the file."""
+    size = path.stat().st_size
+    offset = 0
+    with open(path, "rb") as file:
+        while offset + 8 <= size:
+            file.seek(offset)
+            header = file.read(16)
+            if header[4:8] == b"moof":
+                return True
+            box_size = int.from_bytes(header[:4], "big")
+            if box_size == 1 and len(header) >= 16:
+                box_size = int.from_bytes(header[8:16], "big")
+            if box_size < 8:
+                return False
+            offset += box_size
+    return False
+
+
 @dataclass(slots=True)
-class FrameSample:
-    pairs: int = 0  # consecutive decoded frame pairs compared
-    duplicates: int = 0  # pairs with (almost) no pixel change: a frozen picture
-    frames: int = 0
+class Run:
+    """Consecutive frames of one kind (a held picture, or black), by time from the first frame."""
+
+    start_s: float  # when the run starts, from the video's first frame
+    duration_s: float  # how long the picture is held: until the next different frame (or the last one)
+    frames: int
+
+
+@dataclass(slots=True)
+class FrameScan:
+    """Decoded frames compared at full resolution: truly repeated pictures and truly black ones."""
+
+    frames: int = 0  # frames decoded
+    pairs: int = 0  # consecutive decoded pairs compared
+    repeats: int = 0  # frames equal to the frame before them (luma within repeat_level everywhere)
     black: int = 0
+    complete: bool = False  # every frame of the video was decoded (else evenly spaced windows)
+    freezes: list[Run] = field(default_factory=list)  # held pictures (black excluded), longest first
+    black_runs: list[Run] = field(default_factory=list)
     error: str | None = None
 
+    @property
+    def longest_repeat_run(self) -> int:
+        return max((run.frames - 1 for run in self.freezes), default=0)
 
-def sample_frames(
-    path: Path, windows: int, frames_per_window: int, duplicate_level: float, black_level: float
-) -> FrameSample:
-    """Decode `frames_per_window` consecutive frames at `windows` evenly spaced keyframes.
 
-    The cost is bounded by windows x frames_per_window decodes whatever the session's length.
-    Frames are compared as small grayscale thumbnails: a mean absolute difference at or below
-    `duplicate_level` (0-255) is a duplicate; a mean luma at or below `black_level` is black.
+def _luma(frame: Any) -> np.ndarray:
+    """The frame's luma plane as a view (planar YUV), else a gray conversion."""
+    if frame.format.name.startswith(("yuv", "yuvj", "nv12", "gray")):
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        return rows[: frame.height, : frame.width]
+    gray: np.ndarray = frame.to_ndarray(format="gray")
+    return gray
+
+
+class _Runs:
+    """Collects runs of flagged frames: a run is the frame before the first flag plus the flagged ones."""
+
+    def __init__(self) -> None:
+        self.runs: list[Run] = []
+        self._start: float | None = None
+        self._frames = 0
+        self._last = 0.0
+
+    def add(self, t_s: float, flagged: bool, previous_s: float | None, start_here: bool = False) -> None:
+        if flagged:
+            if self._start is None:
+                self._start = t_s if start_here or previous_s is None else previous_s
+                self._frames = 1 if start_here or previous_s is None else 2
+            else:
+                self._frames += 1
+            self._last = t_s
+        elif self._start is not None:
+            self._close(t_s)
+
+    def _close(self, end_s: float) -> None:
+        assert self._start is not None
+        self.runs.append(Run(self._start, end_s - self._start, self._frames))
+        self._start = None
+
+    def finish(self, frame_s: float) -> list[Run]:
+        if self._start is not None:
+            self._close(self._last + frame_s)
+        return self.runs
+
+
+def scan_frames(
+    path: Path,
+    packets: int,
+    all_frames: int,
+    windows: int,
+    frames_per_window: int,
+    repeat_level: int,
+    black_level: int,
+    black_pixel_fraction: float,
+    frame_s: float,
+) -> FrameScan:
+    """Decode the video (every frame when its `packets` are at most `all_frames`, else
+    `frames_per_window` consecutive frames at `windows` evenly spaced keyframes) and find runs of
+    repeated and of black pictures.
+
+    A frame repeats the one before it when no luma sample differs by more than `repeat_level`
+    (0-255) at full resolution: a small sprite moving on a static background changes dozens of
+    samples by far more, while an encoder re-coding a held picture stays within a level or two.
+    A frame is black when at most `black_pixel_fraction` of its luma samples exceed `black_level`
+    (video black is 16): a dark scene still has brighter samples somewhere. `frame_s` (the nominal
+    frame interval) closes a run that lasts to the end of what was decoded.
     """
     import av
 
-    sample = FrameSample()
+    scan = FrameScan()
     if windows <= 0 or frames_per_window <= 0:
-        return sample
+        return scan
+    held, dark = _Runs(), _Runs()
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            time_base = stream.time_base
-            duration = float(stream.duration * time_base) if stream.duration and time_base else None
-            if duration is None and container.duration:
-                duration = container.duration / 1_000_000
-            starts = np.linspace(0, max((duration or 0) - 0.5, 0), windows) if windows > 1 else [0.0]
+            time_base = float(stream.time_base) if stream.time_base else 1 / 90000
+            total = packets
+            first_pts: int | None = None
+            if 0 < total <= all_frames or windows == 1:
+                plan: list[float | None] = [None]
+                scan.complete = 0 < total <= all_frames
+                budget = total if scan.complete else frames_per_window
+            else:
+                duration = float(stream.duration * time_base) if stream.duration else None
+                if duration is None and container.duration:
+                    duration = container.duration / 1_000_000
+                plan = list(np.linspace(0, max((duration or 0) - 0.5, 0), windows))
+                budget = frames_per_window
             previous_window_end = -1
-            for start_s in starts:
-                offset = int(start_s / stream.time_base) if stream.time_base else 0
-                container.seek(offset, stream=stream, backward=True, any_frame=False)
+            for start_s in plan:
+                if start_s is not None:
+                    container.seek(int(start_s / time_base), stream=stream, backward=True, any_frame=False)
                 previous: np.ndarray | None = None
+                previous_s: float | None = None
                 taken = 0
                 for frame in container.decode(stream):
-                    if frame.pts is not None and frame.pts <= previous_window_end:
+                    pts = frame.pts if frame.pts is not None else previous_window_end + 1
+                    if pts <= previous_window_end:
                         continue  # windows overlap on a short video: do not count a frame twice
-                    thumb = frame.reformat(width=64, height=36, format="gray").to_ndarray().astype(np.int16)
-                    sample.frames += 1
-                    sample.black += float(thumb.mean()) <= black_level
+                    if first_pts is None:
+                        first_pts = pts
+                    t_s = (pts - first_pts) * time_base
+                    luma = _luma(frame)
+                    scan.frames += 1
+                    is_black = bool(np.count_nonzero(luma > black_level) <= black_pixel_fraction * luma.size)
+                    scan.black += int(is_black)
+                    dark.add(t_s, is_black, None, start_here=True)
+                    repeat = False
                     if previous is not None:
-                        sample.pairs += 1
-                        sample.duplicates += float(np.abs(thumb - previous).mean()) <= duplicate_level
-                    previous = thumb
-                    previous_window_end = frame.pts if frame.pts is not None else previous_window_end
+                        scan.pairs += 1
+                        difference = np.maximum(luma, previous) - np.minimum(luma, previous)
+                        repeat = int(difference.max()) <= repeat_level
+                        scan.repeats += int(repeat)
+                    held.add(t_s, repeat and not is_black, previous_s)
+                    previous, previous_s = luma.copy(), t_s
+                    previous_window_end = pts
                     taken += 1
-                    if taken >= frames_per_window:
+                    if taken >= budget:
                         break
+                held.finish(frame_s)
+                dark.finish(frame_s)
     except (av.error.FFmpegError, OSError, IndexError) as exc:
-        sample.error = str(exc)
-    return sample
+        scan.error = str(exc)
+    scan.freezes = sorted(held.runs, key=lambda run: -run.duration_s)
+    scan.black_runs = sorted(dark.runs, key=lambda run: -run.duration_s)
+    return scan
 
 
 # Fragmented MP4 sample tables, read directly ------------------------------------------------
 # PyAV hands out one Python object per packet (~5-10 us each: about a second for an hour at 30 fps).
 # A fragmented MP4 lists every sample's duration, size and composition offset in the `trun` box of
 # each fragment, so the same pts and byte ranges come from a few numpy reads per fragment.
+
+
+class MalformedMP4(ValueError):
+    """A box whose numbers cannot be true for this file (e.g. more samples than bytes)."""
+
 
 _TRUN_FIELDS = ((0x100, "duration"), (0x200, "size"), (0x400, "flags"), (0x800, "cto"))
 _NON_SYNC = 0x00010000
@@ -307,6 +433,12 @@ def fragment_samples(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | 
             present = [name for bit, name in _TRUN_FIELDS if tflags & bit]
             if cursor + 4 * len(present) * count > end2:
                 return None
+            # Every sample takes at least one byte of the file: a larger count is crafted or
+            # corrupt, and would make the default-filled columns below gigabytes long.
+            if count > size:
+                raise MalformedMP4(
+                    f"a fragment at byte {moof_start} claims {count} samples in a {size}-byte file"
+                )
             table = np.frombuffer(data, ">u4", count * len(present), cursor).reshape(count, len(present))
             columns = {name: table[:, i].astype(np.int64) for i, name in enumerate(present)}
             if "cto" in columns and version == 1:

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 from grimjobs.session import SYNC
-from grimjobs.validation.fixtures import SessionSpec, write_session
 from tests.conftest import run_grimjobs
+from tests.validation.fixtures import SessionSpec, write_session
 
 
 def test_real_recorded_session_validates_pass(tmp_path: Path) -> None:

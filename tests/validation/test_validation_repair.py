@@ -8,11 +8,11 @@ from pathlib import Path
 from grimjobs.session import ACTIONS, CAPTURE, SYNC
 from grimjobs.session.actions import read_actions_table
 from grimjobs.session.sync import read_sync
-from grimjobs.validation.fixtures import SessionSpec, cut_file, tear_tail, write_session
 from grimjobs.validation.repair import repair_session
 from grimjobs.validation.validator import SessionValidator
 from grimjobs.validation.video import demux
 from tests.conftest import run_grimjobs
+from tests.validation.fixtures import SessionSpec, cut_file, tear_tail, write_session
 
 
 def validator() -> SessionValidator:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grimjobs.validation.fixtures import SessionSpec, write_session
 from grimjobs.validation.report import write_reports
 from grimjobs.validation.validator import SessionValidator
 from tests.conftest import run_grimjobs
+from tests.validation.fixtures import SessionSpec, write_session
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -8,8 +8,8 @@ import pytest
 
 from grimjobs.session import ACTIONS, CAPTURE, SYNC
 from grimjobs.session.actions import REASON_EVENT, InputSnapshot, encode_record
-from grimjobs.validation.fixtures import SessionSpec, cut_file, tear_tail, write_session
 from grimjobs.validation.validator import SessionReport, SessionValidator
+from tests.validation.fixtures import SessionSpec, cut_file, tear_tail, write_session
 
 
 def check(path: Path, **settings: object) -> SessionReport:
@@ -28,7 +28,7 @@ def test_clean_session_passes_with_metrics(tmp_path: Path) -> None:
     assert m["effective_fps"] == pytest.approx(30, rel=0.02)
     assert m["interval_p50_ms"] == pytest.approx(33.3, abs=2.5)
     assert m["input_events"] > 0 and m["distinct_buttons"] > 0 and m["distinct_axes"] > 0
-    assert m["sampled_frames"] > 0 and m["duplicate_pairs"] == 0
+    assert m["decoded_frames"] == 90 and m["decoded_all"] and m["repeated_frames"] == 0
     assert report.as_dict()["verdict"] == "PASS"
 
 
@@ -49,16 +49,22 @@ def test_video_shorter_than_sync_is_truncated_warn_saying_what_was_lost(tmp_path
     assert "frames" in reasons(report) and "s of video lost" in reasons(report)
 
 
-def test_capture_gap_warns(tmp_path: Path) -> None:
+def test_capture_gap_warns_as_a_gap_not_as_drops(tmp_path: Path) -> None:
     report = check(write_session(tmp_path / "s", SessionSpec(frames=450, gaps={200: 1.5})))
     assert report.verdict == "WARN", reasons(report)
     assert report.metrics["gaps"] == 1 and report.metrics["longest_gap_s"] == pytest.approx(1.533, abs=0.01)
-    assert report.metrics["missing_frames"] == 45 and "capture gaps" in reasons(report)
+    assert report.metrics["missing_frames"] == 0 and report.metrics["dropped"] == 0
+    assert "capture gap" in reasons(report) and "for 1.53 s" in reasons(report)
+    assert "dropped" not in reasons(report)
 
 
-def test_most_of_the_session_missing_fails(tmp_path: Path) -> None:
-    report = check(write_session(tmp_path / "s", SessionSpec(gaps={45: 2.0})))
-    assert report.verdict == "FAIL" and "60 frames dropped" in reasons(report)
+def test_many_short_stalls_without_recorder_counts_fail_as_estimated_drops(tmp_path: Path) -> None:
+    # Ten 0.1 s stalls (3 frames each) in 90 frames and no summary.json: 30 of 120 frames missing.
+    stalls = {index: 0.1 for index in range(5, 90, 9)}
+    report = check(write_session(tmp_path / "s", SessionSpec(gaps=stalls)))
+    assert report.metrics["dropped"] == 30 and report.metrics["drops_source"] == "estimated"
+    assert report.verdict == "FAIL" and "30 frames dropped" in reasons(report)
+    assert "estimated" in reasons(report)
 
 
 def test_frozen_video_warns(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from grimjobs.validation.fixtures import cut_file
 from grimjobs.validation.video import demux, fragment_samples, mp4_torn_at
+from tests.validation.fixtures import cut_file
 
 
 def encode_with_bframes(path: Path, frames: int = 75) -> None:

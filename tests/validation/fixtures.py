@@ -4,7 +4,7 @@ Everything is written through the real formats: sync.csv and actions.bin by the 
 encoders, capture.mp4 as a real fragmented MP4 (PyAV, the recorder's container options), so a
 generated session is indistinguishable from a recorded one to every reader.
 
-    from grimjobs.validation.fixtures import SessionSpec, write_session, tear_tail
+    from tests.validation.fixtures import SessionSpec, write_session, tear_tail
     session = write_session(tmp_path / "s", SessionSpec(frames=90, input_hz=100))
 """
 
@@ -221,3 +221,74 @@ def cut_file(file: Path, keep_fraction: float) -> None:
     """Keep only the first part of a file (a capture.mp4 whose last fragments were never written)."""
     data = file.read_bytes()
     file.write_bytes(data[: int(len(data) * keep_fraction)])
+
+
+def write_recorder_summary(
+    path: Path,
+    *,
+    paced: bool = True,
+    dropped_late: int = 0,
+    dropped_queue_full: int = 0,
+    gaps: list[tuple[int, int, str]] | None = None,
+    layout: str = "new",
+    end_reason: str = "duration",
+    duration: float | None = None,
+    duplicates: int | None = None,
+    longest_duplicate_run: int | None = None,
+) -> dict[str, object]:
+    """summary.json as the recorder writes it for the session at `path` (from its sync.csv).
+
+    layout "new": with `capture.loop` (the loop's exact per-cause counts and its gap list, each
+    gap `(first frame index after which it starts, frames it lasts, cause)`); "old": only the
+    top-level `dropped` and the source's stats, as recordings made before capture.loop existed.
+    """
+    import json
+
+    from grimjobs.session import SUMMARY
+    from grimjobs.session.sync import read_sync
+
+    sync = read_sync(path / SYNC)
+    times = sync.monotonic_ns
+    fps = 30.0
+    gap_list: list[dict[str, int | str]] = []
+    for after, slots, cause in gaps or []:
+        gap_list.append(
+            {
+                "start_ns": int(times[after]) + 1,
+                "end_ns": int(times[after + 1]) - 1,
+                "slots": slots,
+                "cause": cause,
+            }
+        )
+    stats: dict[str, object] = {}
+    if duplicates is not None:
+        stats["duplicates"] = duplicates
+    if longest_duplicate_run is not None:
+        stats["longest_duplicate_run"] = longest_duplicate_run
+    capture: dict[str, object] = {
+        "config": {"fps": fps, "paced": paced, "duration": duration, "max_frames": None},
+        "stats": stats,
+    }
+    if layout == "new":
+        capture["loop"] = {
+            "paced": paced,
+            "fps": fps,
+            "slots": len(times) + dropped_late + dropped_queue_full + sum(int(g["slots"]) for g in gap_list),
+            "captured": len(times),
+            "dropped_late": dropped_late,
+            "dropped_queue_full": dropped_queue_full,
+            "gap_slots": sum(int(g["slots"]) for g in gap_list),
+            "gaps": gap_list,
+            "grab_ms": {"mean": 1.0, "max": 3.0},
+            "wake_late_ms_max": 0.5,
+        }
+    summary: dict[str, object] = {
+        "frames": len(times),
+        "dropped": dropped_late + dropped_queue_full,
+        "duration_s": float(times[-1] - times[0]) / 1e9,
+        "nominal_fps": fps,
+        "end_reason": end_reason,
+        "capture": capture,
+    }
+    (path / SUMMARY).write_text(json.dumps(summary, indent=2))
+    return summary
