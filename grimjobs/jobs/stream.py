@@ -35,8 +35,6 @@ log = logging.getLogger("grimjobs.stream")
 TELEMETRY_POLL_S = 0.05
 
 
-
-
 @hydra_job("stream")
 def main(cfg: DictConfig) -> int:
     source = build(cfg.capture, "capture", CaptureSource)
