@@ -1,7 +1,7 @@
 """The capture source interface.
 
 A source fills frame buffers with pixels and says when it took them; it never encodes, writes or
-paces (the capture loop in `grimjobs.pipeline.pacer` schedules it). Lifecycle as a camera:
+paces (the capture loop in `grimjobs.pipeline.loop` schedules it). Lifecycle as a camera:
 `open()` -> `grab()`... -> `close()`, or a `with` block.
 """
 

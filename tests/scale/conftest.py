@@ -39,7 +39,7 @@ class Corpus:
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    from grimjobs.validation.fixtures import SessionSpec, write_session
+    from tests.validation.fixtures import SessionSpec, write_session
 
     root = tmp_path_factory.mktemp("scale")
     sessions = root / "sessions"

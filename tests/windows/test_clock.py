@@ -8,7 +8,7 @@ import threading
 import time
 from types import SimpleNamespace
 
-import grimjobs.pipeline.pacer as pacer
+import grimjobs.pipeline.loop as pacer
 import numpy as np
 import pytest
 
@@ -56,7 +56,7 @@ def run_pacer_on_quantized_clock(monkeypatch: pytest.MonkeyPatch, frames: int) -
     worker.join()
     source.close()
     assert loop.error is None
-    assert loop.captured + loop.dropped + loop.gaps == loop.slots == frames
+    assert loop.captured + loop.dropped + loop.gap_slots == loop.slots == frames
     return times
 
 
