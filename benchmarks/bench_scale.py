@@ -26,9 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.validation.fixtures import SessionSpec, write_session  # noqa: E402
-
 from benchmarks.common import Result, Stopwatch, progress  # noqa: E402
+from tests.validation.fixtures import SessionSpec, write_session  # noqa: E402
 
 WORKERS = 2  # this machine's cores
 

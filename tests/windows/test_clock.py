@@ -8,11 +8,11 @@ import threading
 import time
 from types import SimpleNamespace
 
-import grimjobs.pipeline.loop as pacer
 import numpy as np
 import pytest
 
 import grimjobs.capture.synthetic as synthetic
+import grimjobs.pipeline.loop as pacer
 from grimjobs import clock
 from grimjobs.capture.synthetic import SyntheticSource
 from grimjobs.errors import UserError
