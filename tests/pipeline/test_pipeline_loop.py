@@ -27,6 +27,7 @@ from grimjobs.playback import MAX_SEEK_FRAME, MAX_STEP_FRAMES, LoopController, S
 from grimjobs.stream import protocol as p
 from grimjobs.stream.client import StreamClient
 from grimjobs.stream.publisher import GrimStreamPublisher, GrimStreamSettings
+from tests.stream.test_stream_jobs import frames_of
 
 
 def uds_url() -> str:
@@ -200,17 +201,6 @@ def test_capture_error_ends_the_loop_with_its_end_marker() -> None:
 
 
 # --- the stream configuration honours the same limits ------------------------------------------
-
-
-def frames_of(client: StreamClient, n: int, timeout_s: float = 10.0) -> list[p.Frame]:
-    out: list[p.Frame] = []
-    deadline = time.monotonic() + timeout_s
-    while len(out) < n and time.monotonic() < deadline:
-        ev = client.poll(0.1)
-        if isinstance(ev, p.Frame):
-            out.append(ev)
-    assert len(out) == n, f"got {len(out)} of {n} frames"
-    return out
 
 
 @pytest.mark.parametrize("limit", [{"max_frames": 45}, {"duration": 0.45}])
