@@ -12,14 +12,14 @@ from tests.validation.fixtures import cut_file
 
 
 def encode_with_bframes(path: Path, frames: int = 75) -> None:
-    """The recorder's own encoder (x264 veryfast: B-frames) on the synthetic test pattern."""
+    """The recorder's own encoder (x264 veryfast) with B-frames turned on, on the synthetic pattern."""
     from grimjobs.capture.pattern import PatternRenderer, min_size
     from grimjobs.encoder.x264 import X264Encoder
     from grimjobs.frames import FrameFormat
 
     width, height = min_size()
     width, height = max(width, 160) // 2 * 2, max(height, 96) // 2 * 2
-    encoder = X264Encoder(X264Encoder.Settings.model_validate({}))
+    encoder = X264Encoder(X264Encoder.Settings.model_validate({"bframes": 3}))
     encoder.open(path, FrameFormat(width, height, "rgb24"), 30.0)
     renderer = PatternRenderer(width, height)
     pixels = np.zeros((height, width, 3), np.uint8)
