@@ -217,7 +217,10 @@ def test_sighup_finishes_the_session_like_sigterm(tmp_path: Path) -> None:
     time.sleep(0.3)
     process.send_signal(signal.SIGINT)  # a second one while finishing must not lose the verdict
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode in (0, 1), stderr[-2000:]
+    # On a loaded machine the finish can be done before the second signal arrives; it then meets
+    # Python's default SIGINT during interpreter exit (-SIGINT). Either way the checks below must
+    # find the session complete, verdict included.
+    assert process.returncode in (0, 1, -signal.SIGINT), stderr[-2000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["end_reason"] == "stopped" and "validation" in summary
     loop = summary["capture"]["loop"]
