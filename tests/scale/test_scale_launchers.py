@@ -17,6 +17,7 @@ from grimjobs.multirun import VERDICTS_CSV, marker_path, plan_path
 from tests.conftest import run_grimjobs
 from tests.scale.cluster import RayHead
 from tests.scale.conftest import FRAMES, SESSIONS, Corpus, require_launcher
+from tests.sweep.test_sweep_multirun import COMMON
 
 SHARDS = 8
 
@@ -165,17 +166,7 @@ def test_stray_parts_are_refused(corpus: Corpus, tmp_path: Path) -> None:
     assert refused.returncode == 2 and "not sessions of this run" in refused.stderr
 
 
-SWEEP = (
-    "input=none",
-    "validate=false",
-    "status=false",
-    "capture.paced=false",
-    "capture.duration=null",
-    "capture.max_frames=10",
-    "capture.width=320",
-    "capture.height=180",
-    "encoder.crf=20,34",
-)
+SWEEP = (*COMMON, "encoder.crf=20,34")  # the sweep tests' tiny unpaced recordings
 
 
 @pytest.mark.slow
